@@ -1,0 +1,89 @@
+/**
+ * The one error hierarchy of the tool. Every failure the tool can explain is one of these; the CLI layer turns
+ * them into a single line on stderr and an exit code, in exactly one place (`src/cli/run.ts`).
+ *
+ * Messages name the cause and what to try. They never contain a secret: callers pass already-redacted text.
+ *
+ * @module
+ */
+
+/** Base class: a failure the tool understands and can explain in one line. */
+export class ToolError extends Error {
+  /** Process exit code for this failure: 1 for runtime failures, 2 for usage errors. */
+  readonly exitCode: number = 1;
+  /** Optional hint appended to the message ("try ..."). */
+  readonly hint?: string;
+
+  constructor(message: string, options?: { hint?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options?.hint;
+  }
+
+  /** One line: the message, then the hint if any. */
+  oneLine(): string {
+    const line = this.hint ? `${this.message}; ${this.hint}` : this.message;
+    return line.replace(/\s*\n\s*/g, " ");
+  }
+}
+
+/**
+ * Wrong command-line use: unknown option, missing value, option combination that makes no sense.
+ *
+ * @example
+ * ```ts
+ * throw new UsageError("provenance needs at least one --subject FILE");
+ * ```
+ */
+export class UsageError extends ToolError {
+  override readonly exitCode: number = 2;
+}
+
+/** An image reference that does not follow the distribution reference grammar. Exit code 2. */
+export class ReferenceError extends UsageError {}
+
+/** A platform string that cannot be parsed. Exit code 2. */
+export class PlatformError extends UsageError {}
+
+/** Credentials missing, rejected, or unobtainable (401, failed token exchange, credential helper failure). */
+export class AuthError extends ToolError {}
+
+/** The registry refused access with 403. */
+export class ForbiddenError extends ToolError {}
+
+/** The manifest, blob or repository does not exist. */
+export class NotFoundError extends ToolError {}
+
+/** Bytes did not match the digest (or size) they were supposed to have. */
+export class DigestMismatchError extends ToolError {}
+
+/** A manifest, index, config or layout that is not what the specs say it must be. */
+export class ManifestError extends ToolError {}
+
+/** A manifest media type the tool does not read (Docker schema1, unknown types). */
+export class UnsupportedError extends ToolError {}
+
+/** No entry of an index matches the requested platform. */
+export class PlatformNotFoundError extends ToolError {}
+
+/** A body larger than the tool accepts for its kind. */
+export class TooLargeError extends ToolError {}
+
+/** Connection refused, DNS failure, reset, TLS failure, or an unexpected HTTP status. */
+export class NetworkError extends ToolError {}
+
+/** The request (or the whole run) took longer than the deadline. */
+export class TimeoutError extends ToolError {}
+
+/** Local configuration or input files that cannot be read or parsed (docker config, OCI layout, subjects). */
+export class ConfigError extends ToolError {}
+
+/** An output file could not be written. */
+export class OutputError extends ToolError {}
+
+/** Short, user-facing description of any thrown value, without a stack trace. */
+export function describeError(err: unknown): string {
+  if (err instanceof ToolError) return err.oneLine();
+  if (err instanceof Error) return `${err.name}: ${err.message}`.replace(/\s*\n\s*/g, " ");
+  return String(err);
+}

@@ -1,0 +1,119 @@
+/**
+ * The ResolvedImage model: everything the formatters need, as plain data. Sources (registry, OCI layout)
+ * produce it; formatters (raw, CycloneDX, SLSA) consume it. Nothing here does I/O.
+ *
+ * @module
+ */
+
+import type { Platform } from "./platform.ts";
+
+/** Media types the tool understands. */
+export const MediaTypes = {
+  ociManifest: "application/vnd.oci.image.manifest.v1+json",
+  ociIndex: "application/vnd.oci.image.index.v1+json",
+  ociConfig: "application/vnd.oci.image.config.v1+json",
+  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
+  dockerManifestList: "application/vnd.docker.distribution.manifest.list.v2+json",
+  dockerConfig: "application/vnd.docker.container.image.v1+json",
+  dockerSchema1: "application/vnd.docker.distribution.manifest.v1+json",
+  dockerSchema1Signed: "application/vnd.docker.distribution.manifest.v1+prettyjws",
+} as const;
+
+/** A content descriptor (OCI image-spec descriptor.md). */
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: Platform;
+  annotations?: Record<string, string>;
+  urls?: string[];
+  artifactType?: string;
+}
+
+/** An image manifest (OCI or Docker schema2), as decoded from its bytes. */
+export interface ImageManifest {
+  schemaVersion: 2;
+  mediaType?: string;
+  artifactType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
+
+/** An index (OCI image index or Docker manifest list), as decoded from its bytes. */
+export interface ImageIndex {
+  schemaVersion: 2;
+  mediaType?: string;
+  manifests: Descriptor[];
+  annotations?: Record<string, string>;
+}
+
+/** The subset of an image config (OCI image-spec config.md) the formatters read. */
+export interface ImageConfig {
+  architecture?: string;
+  os?: string;
+  variant?: string;
+  "os.version"?: string;
+  created?: string;
+  author?: string;
+  config?: {
+    Env?: string[];
+    Cmd?: string[];
+    Entrypoint?: string[];
+    Labels?: Record<string, string>;
+    WorkingDir?: string;
+    User?: string;
+  };
+  rootfs?: { type?: string; diff_ids?: string[] };
+  history?: {
+    created?: string;
+    created_by?: string;
+    author?: string;
+    comment?: string;
+    empty_layer?: boolean;
+  }[];
+}
+
+/** Bytes plus what they are: the verified body of a manifest, index or config. */
+export interface Blob {
+  /** Exactly the bytes the source served, verified against `digest`. */
+  bytes: Uint8Array;
+  /** `sha256:<hex>` of `bytes`. */
+  digest: string;
+  /** Media type as served (manifests) or as the descriptor says (config). */
+  mediaType: string;
+}
+
+/** Where the image came from, in a form the formatters can name. */
+export interface ImageOrigin {
+  /** "registry" or "oci-layout". */
+  kind: "registry" | "oci-layout";
+  /** The reference as the user gave it. */
+  input: string;
+  /** Registry host as named in the reference (`docker.io`, `123.dkr.ecr...`), or the layout path. */
+  registry: string;
+  /** Repository path (`library/alpine`), or the layout's ref name for a layout. */
+  repository: string;
+  /** Tag, if the reference had one. */
+  tag?: string;
+  /** Digest, if the reference had one. */
+  digest?: string;
+}
+
+/** One image, fully resolved to a single platform: the input of every formatter. */
+export interface ResolvedImage {
+  origin: ImageOrigin;
+  /** The index (or manifest list) the reference named, when it named one. */
+  index?: Blob;
+  /** The platform manifest. */
+  manifest: Blob;
+  /** Decoded manifest. */
+  manifestJson: ImageManifest;
+  /** The image config blob. */
+  config: Blob;
+  /** Decoded config. */
+  configJson: ImageConfig;
+  /** The platform of this image (from the index entry, else from the config). */
+  platform: Platform;
+}

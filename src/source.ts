@@ -1,0 +1,83 @@
+/**
+ * What every image source (registry, OCI layout) provides, and the one resolution walk they share:
+ * reference -> manifest (maybe an index) -> platform manifest -> config, every body verified.
+ *
+ * @module
+ */
+
+import type { Blob, Descriptor, ImageOrigin, ResolvedImage } from "./image.ts";
+import { chooseFromIndex, decodeConfig, decodeManifest, MAX_CONFIG_BYTES, platformOf } from "./manifest.ts";
+import { ManifestError } from "./errors.ts";
+import type { Platform } from "./platform.ts";
+
+/**
+ * A place images are read from. Implementations verify every body against its digest before returning it:
+ * for `manifest(ref)` with a digest ref, against that digest; by tag, against what the source says the digest
+ * is (`Docker-Content-Digest`, the layout's index.json descriptor) when it says anything.
+ */
+export interface ImageSource {
+  /** Where the image came from, for the formatters. */
+  readonly origin: ImageOrigin;
+  /**
+   * The manifest the reference names (tag or digest), or, with `descriptor`, the manifest that descriptor
+   * names (an index entry), verified against the descriptor's digest and size.
+   */
+  manifest(descriptor?: Descriptor): Promise<Blob>;
+  /** A blob (the config), verified against the descriptor's digest and size, refused above `maxBytes`. */
+  blob(descriptor: Descriptor, maxBytes: number): Promise<Blob>;
+}
+
+/** What to resolve. */
+export interface ResolveOptions {
+  /** Which platform to choose from an index. */
+  platform: Platform;
+}
+
+/**
+ * Fetch what the reference names without choosing a platform: the manifest or index exactly as served.
+ */
+export function fetchTop(source: ImageSource): Promise<Blob> {
+  return source.manifest();
+}
+
+/**
+ * Resolve to a single platform: the top manifest, the chosen entry if it is an index, then the config.
+ * `top` may be passed when the caller already fetched it (no second request).
+ *
+ * @example
+ * ```ts
+ * const image = await resolveImage(source, { platform: parsePlatform("linux/amd64") });
+ * console.log(image.config.digest);
+ * ```
+ */
+export async function resolveImage(source: ImageSource, opts: ResolveOptions, top?: Blob): Promise<ResolvedImage> {
+  const first = top ?? await source.manifest();
+  const decoded = decodeManifest(first.bytes, first.mediaType);
+  let index: Blob | undefined;
+  let manifest = first;
+  let entry: Descriptor | undefined;
+  let manifestJson;
+  if (decoded.kind === "index") {
+    index = first;
+    entry = chooseFromIndex(decoded.index, opts.platform);
+    manifest = await source.manifest(entry);
+    const inner = decodeManifest(manifest.bytes, manifest.mediaType);
+    if (inner.kind !== "manifest") {
+      throw new ManifestError(`index entry ${entry.digest} is itself an index; nested indexes are not supported`);
+    }
+    manifestJson = inner.manifest;
+  } else {
+    manifestJson = decoded.manifest;
+  }
+  const config = await source.blob(manifestJson.config, MAX_CONFIG_BYTES);
+  const configJson = decodeConfig(config.bytes);
+  return {
+    origin: source.origin,
+    index,
+    manifest,
+    manifestJson,
+    config,
+    configJson,
+    platform: platformOf(configJson, entry),
+  };
+}
