@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Blob, Descriptor, ImageOrigin, ResolvedImage } from "./image.ts";
+import type { Blob, Descriptor, ImageManifest, ImageOrigin, ResolvedImage } from "./image.ts";
 import { chooseFromIndex, decodeConfig, decodeManifest, MAX_CONFIG_BYTES, platformOf } from "./manifest.ts";
 import { ManifestError } from "./errors.ts";
 import type { Platform } from "./platform.ts";
@@ -33,16 +33,48 @@ export interface ResolveOptions {
   platform: Platform;
 }
 
-/**
- * Fetch what the reference names without choosing a platform: the manifest or index exactly as served.
- */
+/** The manifest or index the reference names, exactly as served (no platform chosen). */
 export function fetchTop(source: ImageSource): Promise<Blob> {
   return source.manifest();
 }
 
+/** A platform manifest, and the index it was chosen from when the reference named an index. */
+export interface ResolvedManifest {
+  index?: Blob;
+  /** The index entry that was chosen. */
+  entry?: Descriptor;
+  manifest: Blob;
+  manifestJson: ImageManifest;
+}
+
 /**
- * Resolve to a single platform: the top manifest, the chosen entry if it is an index, then the config.
+ * Resolve to a single platform's manifest: the top manifest, then the chosen entry if it is an index.
  * `top` may be passed when the caller already fetched it (no second request).
+ *
+ * @example
+ * ```ts
+ * const { manifest } = await resolveManifest(source, { platform: parsePlatform("linux/arm64") });
+ * ```
+ */
+export async function resolveManifest(
+  source: ImageSource,
+  opts: ResolveOptions,
+  top?: Blob,
+): Promise<ResolvedManifest> {
+  const first = top ?? await source.manifest();
+  const decoded = decodeManifest(first.bytes, first.mediaType);
+  if (decoded.kind === "manifest") return { manifest: first, manifestJson: decoded.manifest };
+  const entry = chooseFromIndex(decoded.index, opts.platform);
+  const manifest = await source.manifest(entry);
+  const inner = decodeManifest(manifest.bytes, manifest.mediaType);
+  if (inner.kind !== "manifest") {
+    throw new ManifestError(`index entry ${entry.digest} is itself an index; nested indexes are not supported`);
+  }
+  return { index: first, entry, manifest, manifestJson: inner.manifest };
+}
+
+/**
+ * Resolve to a single platform: manifest (via the index if there is one), then the config.
  *
  * @example
  * ```ts
@@ -51,33 +83,17 @@ export function fetchTop(source: ImageSource): Promise<Blob> {
  * ```
  */
 export async function resolveImage(source: ImageSource, opts: ResolveOptions, top?: Blob): Promise<ResolvedImage> {
-  const first = top ?? await source.manifest();
-  const decoded = decodeManifest(first.bytes, first.mediaType);
-  let index: Blob | undefined;
-  let manifest = first;
-  let entry: Descriptor | undefined;
-  let manifestJson;
-  if (decoded.kind === "index") {
-    index = first;
-    entry = chooseFromIndex(decoded.index, opts.platform);
-    manifest = await source.manifest(entry);
-    const inner = decodeManifest(manifest.bytes, manifest.mediaType);
-    if (inner.kind !== "manifest") {
-      throw new ManifestError(`index entry ${entry.digest} is itself an index; nested indexes are not supported`);
-    }
-    manifestJson = inner.manifest;
-  } else {
-    manifestJson = decoded.manifest;
-  }
+  const { index, entry, manifest, manifestJson } = await resolveManifest(source, opts, top);
   const config = await source.blob(manifestJson.config, MAX_CONFIG_BYTES);
   const configJson = decodeConfig(config.bytes);
-  return {
+  const image: ResolvedImage = {
     origin: source.origin,
-    index,
     manifest,
     manifestJson,
     config,
     configJson,
     platform: platformOf(configJson, entry),
   };
+  if (index) image.index = index;
+  return image;
 }

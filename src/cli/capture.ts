@@ -1,0 +1,95 @@
+/**
+ * `capture`: one registry round of requests, all files: the manifest (and index), the config, the SBOM, the
+ * image's ResourceDescriptor and, with `--subject`, the provenance, written together atomically to
+ * `--output-dir`.
+ *
+ * @module
+ */
+
+import type { Command } from "commander";
+import { UsageError } from "../errors.ts";
+import { systemClock } from "../formats/clock.ts";
+import { type OutputFile, writeFilesAtomic } from "../output.ts";
+import { resolveImage } from "../source.ts";
+import { addCommonOptions, type CommonOptions, type RunContext } from "./common.ts";
+import { addSubjectOptions } from "./provenance.ts";
+import { addSbomOptions, type SbomCommandOptions } from "./sbom.ts";
+
+/** Options of `capture`. */
+export interface CaptureOptions extends SbomCommandOptions {
+  outputDir?: string;
+  subject?: string[];
+  builderId?: string;
+  provenanceFormat?: "slsa-v1" | "slsa-v0.2";
+}
+
+/** The file names `capture` writes. */
+export const CAPTURE_FILES = {
+  index: "index.json",
+  manifest: "manifest.json",
+  config: "config.json",
+  sbomJson: "sbom.cdx.json",
+  sbomXml: "sbom.cdx.xml",
+  descriptor: "image.descriptor.json",
+  provenance: "provenance.intoto.json",
+} as const;
+
+/** Run capture; returns the paths written. */
+export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<string[]> {
+  const dir = opts.outputDir;
+  if (!dir) throw new UsageError("capture needs --output-dir DIR");
+  const clock = systemClock(ctx.env);
+  const { hashSubjects } = await import("../subjects.ts");
+  const source = await ctx.openSource();
+  try {
+    const [image, subjects] = await Promise.all([resolveImage(source, ctx), hashSubjects(opts.subject ?? [])]);
+    const [{ cyclonedxSbom }, { provenance }] = await Promise.all([
+      import("../formats/cyclonedx.ts"),
+      import("../formats/slsa.ts"),
+    ]);
+    const xml = opts.format === "cyclonedx-xml";
+    const files: OutputFile[] = [];
+    const at = (name: string) => `${dir.replace(/\/+$/, "")}/${name}`;
+    if (image.index) files.push({ path: at(CAPTURE_FILES.index), bytes: image.index.bytes });
+    files.push({ path: at(CAPTURE_FILES.manifest), bytes: image.manifest.bytes });
+    files.push({ path: at(CAPTURE_FILES.config), bytes: image.config.bytes });
+    files.push({
+      path: at(xml ? CAPTURE_FILES.sbomXml : CAPTURE_FILES.sbomJson),
+      bytes: await cyclonedxSbom(image, {
+        format: xml ? "xml" : "json",
+        specVersion: opts.specVersion ?? "1.6",
+        includeEnv: opts.includeEnv === true,
+        clock,
+      }),
+    });
+    const common = { subjects, builderId: opts.builderId, env: ctx.env };
+    files.push({ path: at(CAPTURE_FILES.descriptor), bytes: await provenance(image, { ...common, format: "descriptor" }) });
+    if (subjects.length) {
+      files.push({
+        path: at(CAPTURE_FILES.provenance),
+        bytes: await provenance(image, { ...common, format: opts.provenanceFormat ?? "slsa-v1" }),
+      });
+    }
+    await writeFilesAtomic(files);
+    return files.map((f) => f.path);
+  } finally {
+    source.close?.();
+  }
+}
+
+/** Register the command. */
+export function registerCapture(program: Command, start: (opts: CommonOptions) => RunContext): void {
+  const cmd = program.command("capture")
+    .description("one fetch, all files: manifest, config, SBOM, descriptor and provenance into --output-dir")
+    .option("--output-dir <dir>", "directory to write the files into (must exist)")
+    .option("--provenance-format <format>", "slsa-v1 (default) or slsa-v0.2");
+  addSubjectOptions(addSbomOptions(addCommonOptions(cmd))).action(async (opts: CaptureOptions, c: Command) => {
+    if (!opts.outputDir) throw new UsageError("capture needs --output-dir DIR");
+    if (opts.provenanceFormat && !["slsa-v1", "slsa-v0.2"].includes(opts.provenanceFormat)) {
+      throw new UsageError(`invalid --provenance-format "${opts.provenanceFormat}": use slsa-v1 or slsa-v0.2`);
+    }
+    const ctx = start(c.optsWithGlobals());
+    const written = await capture(ctx, opts);
+    for (const p of written) console.error(`wrote ${p}`);
+  });
+}

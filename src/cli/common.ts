@@ -1,0 +1,168 @@
+/**
+ * The options every command shares, and turning them into an open image source: reference text ->
+ * Reference (or OCI layout) -> ImageSource with the transport settings.
+ *
+ * @module
+ */
+
+import { type Command, Option } from "commander";
+import { ConfigError, UsageError } from "../errors.ts";
+import { hostPlatform, parsePlatform, type Platform } from "../platform.ts";
+import { parseReference } from "../reference.ts";
+import type { ImageSource } from "../source.ts";
+import { redactText } from "../registry/transport/redact.ts";
+
+/** Defaults, documented in `--help` and the README. */
+export const DEFAULT_RETRIES = 3;
+/** Overall deadline of a run, in seconds. */
+export const DEFAULT_TIMEOUT_SECONDS = 120;
+
+/** Options shared by every command (as commander hands them over). */
+export interface CommonOptions {
+  imageUri?: string;
+  region?: string;
+  verbose?: boolean;
+  platform?: string;
+  output?: string;
+  pretty?: boolean;
+  plainHttp?: boolean;
+  caFile?: string[];
+  registryEndpoint?: string[];
+  retries?: string;
+  timeout?: string;
+  ecrCache?: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/**
+ * Add the shared options to a command. They are defined on the program too, so the original tool's order
+ * (`-u REF get_manifest`) keeps working; no commander defaults, so a value given before the command name is
+ * not overwritten by a default after it.
+ */
+export function addCommonOptions(cmd: Command): Command {
+  return cmd
+    .option("-u, --image-uri <ref>", "image reference, or oci:PATH[:TAG] (default: $CODEBUILD_BUILD_IMAGE)")
+    .option("-r, --region <region>", "ECR region (default: from the ECR host name, then AWS_REGION, AWS_DEFAULT_REGION)")
+    .option("-v, --verbose", "debug log on stderr (secrets redacted)")
+    .option("--platform <os/arch[/variant]>", "which entry of a multi-platform index (default: this machine's)")
+    .option("-o, --output <file>", "write to FILE atomically instead of stdout")
+    .option("--pretty", "indent the JSON instead of printing the raw bytes")
+    .option("--plain-http", "talk HTTP, not HTTPS (local registries)")
+    .option("--ca-file <file>", "extra trusted CA certificates (PEM) for registry TLS; repeatable", collect)
+    .option(
+      "--registry-endpoint <host=url>",
+      "send requests for registry HOST to URL (ECR VPC endpoints, mirrors, tests); repeatable",
+      collect,
+    )
+    .option("--retries <n>", `retries of failed requests (default: ${DEFAULT_RETRIES})`)
+    .option("--timeout <seconds>", `deadline for the whole run (default: ${DEFAULT_TIMEOUT_SECONDS})`)
+    .addOption(new Option("--no-ecr-cache", "do not cache ECR authorization tokens on disk"));
+}
+
+/** Settings derived from the options and the environment, shared by every command. */
+export interface RunContext {
+  env: Record<string, string | undefined>;
+  options: CommonOptions;
+  /** The reference text (from -u or CODEBUILD_BUILD_IMAGE). */
+  input: string;
+  platform: Platform;
+  /** Whether --platform was given. */
+  platformGiven: boolean;
+  log?: (line: string) => void;
+  /** Secrets learnt during the run; everything printed is redacted against them. */
+  secrets: string[];
+  signal: AbortSignal;
+  /** Open the source the reference names. */
+  openSource(): Promise<ImageSource & { close?(): void }>;
+}
+
+function nonNegativeInt(value: string | undefined, name: string, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) > max) {
+    throw new UsageError(`invalid ${name} "${value.slice(0, 40)}": expected a whole number from 0 to ${max}`);
+  }
+  return Number(value);
+}
+
+/** The region ECR calls use: `--region`, then the host's, then AWS_REGION / AWS_DEFAULT_REGION (in ecr.ts). */
+function regionFor(opts: CommonOptions): string | undefined {
+  return opts.region?.trim() || undefined;
+}
+
+/**
+ * Build the run context. Throws {@link UsageError} for missing or bad options.
+ *
+ * @example
+ * ```ts
+ * const ctx = await makeContext(cmd.optsWithGlobals(), Deno.env.toObject(), (l) => console.error(l));
+ * ```
+ */
+export function makeContext(
+  options: CommonOptions,
+  env: Record<string, string | undefined>,
+  stderr: (line: string) => void,
+): RunContext {
+  const secrets: string[] = [];
+  const log = options.verbose ? (line: string) => stderr(`debug: ${redactText(line, secrets)}`) : undefined;
+  const input = (options.imageUri ?? env.CODEBUILD_BUILD_IMAGE ?? "").trim();
+  if (!input) {
+    throw new UsageError("no image given", {
+      hint: "pass -u/--image-uri REF, or run inside CodeBuild where CODEBUILD_BUILD_IMAGE names the build image",
+    });
+  }
+  if (/^aws\/codebuild\//.test(input)) {
+    throw new UsageError(
+      `"${input}" is a curated AWS CodeBuild image, which is not in a registry this tool can read`,
+      { hint: "run the build in your own image from ECR (or another registry), or pass -u with that image" },
+    );
+  }
+  const platformGiven = options.platform !== undefined;
+  const platform = platformGiven ? parsePlatform(options.platform!) : hostPlatform();
+  const retries = nonNegativeInt(options.retries, "--retries", DEFAULT_RETRIES, 20);
+  const timeout = nonNegativeInt(options.timeout, "--timeout", DEFAULT_TIMEOUT_SECONDS, 86_400);
+  if (timeout === 0) throw new UsageError("--timeout must be at least 1 second");
+  const signal = AbortSignal.timeout(timeout * 1000);
+  const onSecret = (s: string) => {
+    if (s && !secrets.includes(s)) secrets.push(s);
+  };
+
+  const openSource = async (): Promise<ImageSource & { close?(): void }> => {
+    if (input.startsWith("oci:")) {
+      const { openOciLayout, parseOciReference } = await import("../oci-layout.ts");
+      return await openOciLayout(parseOciReference(input), { input });
+    }
+    const ref = parseReference(input);
+    const caCerts: string[] = [];
+    for (const file of options.caFile ?? []) {
+      try {
+        caCerts.push(await Deno.readTextFile(file));
+      } catch (err) {
+        throw new ConfigError(`cannot read --ca-file ${file}: ${(err as Error).message.split("\n")[0]}`, {
+          hint: "pass a readable PEM file",
+        });
+      }
+      if (!caCerts.at(-1)!.includes("-----BEGIN CERTIFICATE-----")) {
+        throw new ConfigError(`--ca-file ${file} holds no PEM certificate`, { hint: "pass a PEM file" });
+      }
+    }
+    const { openRegistry, parseEndpoints } = await import("../registry/mod.ts");
+    const { defaultCacheDir } = await import("../registry/credentials/ecr.ts");
+    return openRegistry(ref, input, {
+      env,
+      plainHttp: options.plainHttp,
+      caCerts,
+      endpoints: parseEndpoints(options.registryEndpoint ?? []),
+      retries,
+      signal,
+      region: regionFor(options) ?? undefined,
+      ecrCacheDir: options.ecrCache === false || env.ECRIMAGEMETADATAEXTRACTOR_NO_CACHE
+        ? undefined
+        : defaultCacheDir(env),
+      log,
+      onSecret,
+    });
+  };
+
+  return { env, options, input, platform, platformGiven, log, secrets, signal, openSource };
+}

@@ -1,0 +1,32 @@
+/**
+ * `get_manifest`: the manifest bytes exactly as the registry served them. An index stays an index unless
+ * `--platform` is given; then the chosen platform's manifest.
+ *
+ * @module
+ */
+
+import type { Command } from "commander";
+import { resolveManifest } from "../source.ts";
+import { addCommonOptions, type CommonOptions, type RunContext } from "./common.ts";
+import { emit, prettyJson } from "./emit.ts";
+
+/** Run get_manifest. */
+export async function getManifest(ctx: RunContext): Promise<void> {
+  const source = await ctx.openSource();
+  try {
+    const top = await source.manifest();
+    const bytes = ctx.platformGiven ? (await resolveManifest(source, ctx, top)).manifest.bytes : top.bytes;
+    await emit(ctx.options.pretty ? prettyJson(bytes) : bytes, ctx.options.output);
+  } finally {
+    source.close?.();
+  }
+}
+
+/** Register the command. */
+export function registerGetManifest(program: Command, start: (opts: CommonOptions) => RunContext): void {
+  addCommonOptions(
+    program.command("get_manifest")
+      .alias("manifest")
+      .description("print the manifest (or index) exactly as the registry served it"),
+  ).action(async (_opts, cmd: Command) => await getManifest(start(cmd.optsWithGlobals())));
+}

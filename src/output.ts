@@ -1,0 +1,81 @@
+/**
+ * Writing results: atomic file replacement (temporary file in the same directory, then rename), all-or-nothing
+ * for sets of files, and complete writes to stdout.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import { OutputError } from "./errors.ts";
+
+/** One file to write. */
+export interface OutputFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+async function checkDirectory(path: string): Promise<void> {
+  const dir = dirname(path);
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new OutputError(`cannot write ${path}: directory ${dir} does not exist`, {
+        hint: "create it first (mkdir -p) or choose another path",
+      });
+    }
+    throw new OutputError(`cannot write ${path}: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (!info.isDirectory) throw new OutputError(`cannot write ${path}: ${dir} is not a directory`);
+}
+
+/**
+ * Write several files so that either all of them are replaced or none is: every file goes to a temporary
+ * file beside its target first; only when all are written and flushed are they renamed into place.
+ *
+ * @example
+ * ```ts
+ * await writeFilesAtomic([{ path: "out/sbom.cdx.json", bytes }, { path: "out/config.json", bytes: config }]);
+ * ```
+ */
+export async function writeFilesAtomic(files: OutputFile[]): Promise<void> {
+  for (const f of files) await checkDirectory(f.path);
+  const temps: { tmp: string; path: string }[] = [];
+  try {
+    for (const f of files) {
+      const tmp = `${dirname(f.path)}/.${f.path.split("/").pop()}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+      temps.push({ tmp, path: f.path });
+      const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+      try {
+        let off = 0;
+        while (off < f.bytes.byteLength) off += await file.write(f.bytes.subarray(off));
+        await file.sync();
+      } finally {
+        file.close();
+      }
+    }
+    for (const t of temps) {
+      const info = await Deno.stat(t.path).catch(() => undefined);
+      if (info?.isDirectory) throw new OutputError(`cannot write ${t.path}: it is a directory`);
+    }
+    for (const t of temps) await Deno.rename(t.tmp, t.path);
+  } catch (err) {
+    for (const t of temps) await Deno.remove(t.tmp).catch(() => {});
+    if (err instanceof OutputError) throw err;
+    throw new OutputError(`cannot write ${temps.at(-1)?.path ?? "output"}: ${(err as Error).message.split("\n")[0]}`, {
+      hint: "check the directory's permissions and free space; existing files were left unchanged",
+    });
+  }
+}
+
+/** Write one file atomically. */
+export function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  return writeFilesAtomic([{ path, bytes }]);
+}
+
+/** Write all of `bytes` to stdout. */
+export async function writeStdout(bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.byteLength) off += await Deno.stdout.write(bytes.subarray(off));
+}

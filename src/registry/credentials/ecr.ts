@@ -1,0 +1,152 @@
+/**
+ * Native ECR credentials: `GetAuthorizationToken` through `@aws-sdk/client-ecr` with the SDK's default
+ * credential chain, sent to the registry as Basic `AWS:<password>`. The SDK is imported only here, only when
+ * an ECR host is contacted and no cached token is valid.
+ *
+ * Tokens live 12 hours. They are reused for the life of the process and, unless disabled, cached on disk
+ * (mode 0600, one file per account + region + credential source, honouring `expiresAt`), which saves the AWS
+ * API round trip on every invocation after the first.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { AuthError } from "../../errors.ts";
+import type { EcrHost } from "../ecr.ts";
+import type { Credential } from "./types.ts";
+
+/** What ECR credentials depend on. */
+export interface EcrOptions {
+  host: EcrHost;
+  /** `--region` overrides the host's region. */
+  region?: string;
+  env: Record<string, string | undefined>;
+  /** Directory of the on-disk token cache; undefined disables it. */
+  cacheDir?: string;
+  log?: (line: string) => void;
+  now?: () => number;
+}
+
+interface CachedToken {
+  username: string;
+  password: string;
+  expiresAt: number;
+}
+
+/** Renew this long before expiry so a token never expires mid-run. */
+const EXPIRY_MARGIN_MS = 5 * 60 * 1000;
+
+/** Environment variables that decide which AWS identity the SDK's chain resolves to. */
+const IDENTITY_VARS = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_PROFILE",
+  "AWS_ROLE_ARN",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_ENDPOINT_URL_ECR",
+  "AWS_ENDPOINT_URL",
+  "CODEBUILD_BUILD_ARN",
+];
+
+/** The cache file name for a registry and the current credential source (a hash: no identity leaks). */
+export function ecrCacheKey(host: EcrHost, region: string, env: Record<string, string | undefined>): string {
+  const h = createHash("sha256");
+  h.update(`${host.accountId}\n${region}\n${host.fips}\n${host.dualStack}\n`);
+  for (const v of IDENTITY_VARS) h.update(`${v}=${env[v] ?? ""}\n`);
+  return `ecr-${host.accountId}-${region}-${h.digest("hex").slice(0, 32)}.json`;
+}
+
+/** The default cache directory: `$XDG_CACHE_HOME` or `~/.cache`, then `ecrimagemetadataextractor`. */
+export function defaultCacheDir(env: Record<string, string | undefined>): string | undefined {
+  const base = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : undefined);
+  return base ? `${base}/ecrimagemetadataextractor` : undefined;
+}
+
+async function readCache(path: string, now: number): Promise<CachedToken | undefined> {
+  try {
+    const info = await Deno.stat(path);
+    // A cache another user could read or write is not trusted.
+    if (info.mode !== null && (info.mode & 0o077) !== 0) return undefined;
+    if (info.size > 64 * 1024) return undefined;
+    const t = JSON.parse(await Deno.readTextFile(path)) as CachedToken;
+    if (typeof t.username !== "string" || typeof t.password !== "string" || typeof t.expiresAt !== "number") {
+      return undefined;
+    }
+    return t.expiresAt - EXPIRY_MARGIN_MS > now ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeCache(dir: string, path: string, token: CachedToken): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    await Deno.writeTextFile(tmp, JSON.stringify(token), { mode: 0o600, createNew: true });
+    await Deno.chmod(tmp, 0o600);
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Get the Basic credential for an ECR registry: from the disk cache when valid, else from
+ * `GetAuthorizationToken`.
+ *
+ * @example
+ * ```ts
+ * const cred = await ecrCredential({ host: parseEcrHost(h)!, env: Deno.env.toObject() });
+ * ```
+ */
+export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
+  const now = opts.now ?? Date.now;
+  const region = opts.region ?? opts.host.region;
+  const source = `ECR GetAuthorizationToken (account ${opts.host.accountId}, region ${region})`;
+  const cachePath = opts.cacheDir ? `${opts.cacheDir}/${ecrCacheKey(opts.host, region, opts.env)}` : undefined;
+  if (cachePath) {
+    const cached = await readCache(cachePath, now());
+    if (cached) {
+      opts.log?.(`ecr: using the cached authorization token (expires ${new Date(cached.expiresAt).toISOString()})`);
+      return { kind: "basic", username: cached.username, password: cached.password, source: `${source}, cached` };
+    }
+  }
+  opts.log?.(`ecr: calling GetAuthorizationToken in ${region}`);
+  const { ECRClient, GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr");
+  const client = new ECRClient({ region, useFipsEndpoint: opts.host.fips || undefined });
+  let data;
+  try {
+    const out = await client.send(new GetAuthorizationTokenCommand({ registryIds: [opts.host.accountId] }));
+    data = out.authorizationData?.[0];
+  } catch (err) {
+    const e = err as { name?: string; message?: string };
+    throw new AuthError(`ECR GetAuthorizationToken failed in ${region}: ${e.name ?? "Error"}: ${(e.message ?? "").split("\n")[0].slice(0, 200)}`, {
+      hint: "check the AWS credentials (environment, profile, instance or container role) and ecr:GetAuthorizationToken permission",
+    });
+  } finally {
+    client.destroy();
+  }
+  const token = data?.authorizationToken;
+  if (!token) throw new AuthError(`ECR GetAuthorizationToken in ${region} returned no token`);
+  let decoded: string;
+  try {
+    decoded = new TextDecoder().decode(Uint8Array.from(atob(token), (c) => c.charCodeAt(0)));
+  } catch {
+    throw new AuthError("ECR returned an authorization token that is not base64");
+  }
+  const colon = decoded.indexOf(":");
+  if (colon < 0) throw new AuthError("ECR returned an authorization token that is not user:password");
+  const cred: CachedToken = {
+    username: decoded.slice(0, colon),
+    password: decoded.slice(colon + 1),
+    expiresAt: data?.expiresAt ? new Date(data.expiresAt).getTime() : now() + 12 * 3600 * 1000,
+  };
+  if (opts.cacheDir && cachePath) {
+    await writeCache(opts.cacheDir, cachePath, cred).catch((err) =>
+      opts.log?.(`ecr: could not write the token cache: ${(err as Error).message.split("\n")[0]}`)
+    );
+  }
+  return { kind: "basic", username: cred.username, password: cred.password, source };
+}

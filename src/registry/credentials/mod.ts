@@ -1,0 +1,49 @@
+/**
+ * Where credentials come from, in order: docker config (credHelpers, credsStore, auths), the containers auth
+ * file, then ECR natively for ECR hosts; otherwise anonymous.
+ *
+ * @module
+ */
+
+import { parseEcrHost } from "../ecr.ts";
+import { type ConfigEnv, lookupConfigCredentials } from "./docker-config.ts";
+import { ecrCredential } from "./ecr.ts";
+import type { CredentialLookup } from "./types.ts";
+
+/** Settings of the default chain. */
+export interface ChainOptions extends ConfigEnv {
+  /** `--region`, for ECR. */
+  region?: string;
+  /** ECR token cache directory; undefined disables it. */
+  ecrCacheDir?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * Look up the credential for `registry` (and `repository`, for namespace-scoped auth file entries).
+ *
+ * @example
+ * ```ts
+ * const found = await lookupCredentials("123456789012.dkr.ecr.us-east-1.amazonaws.com", "app", { env });
+ * ```
+ */
+export async function lookupCredentials(
+  registry: string,
+  repository: string | undefined,
+  opts: ChainOptions,
+): Promise<CredentialLookup> {
+  const found = await lookupConfigCredentials(registry, repository, opts);
+  const ecr = parseEcrHost(registry);
+  if (found.credential) return { ...found, preemptiveBasic: !!ecr && found.credential.kind === "basic" };
+  if (ecr) {
+    const credential = await ecrCredential({
+      host: ecr,
+      region: opts.region,
+      env: opts.env,
+      cacheDir: opts.ecrCacheDir,
+      log: opts.log,
+    });
+    return { credential, searched: [...found.searched, credential.source], preemptiveBasic: true };
+  }
+  return found;
+}

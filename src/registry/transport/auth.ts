@@ -1,0 +1,239 @@
+/**
+ * Registry authentication as a Fetcher wrapper: answers `401` challenges (Basic, and Bearer token exchange
+ * with realm, service and scope), caches tokens per scope for the life of the process, and retries a request
+ * at most once with fresh authorization: a rejected token gets one replacement, never a loop.
+ *
+ * @module
+ */
+
+import { AuthError, NetworkError } from "../../errors.ts";
+import type { Credential, CredentialLookup } from "../credentials/types.ts";
+import { type Challenge, parseChallenges } from "./challenge.ts";
+import type { Fetcher } from "./fetcher.ts";
+import { safeOrigin } from "./fetcher.ts";
+import type { Logger } from "./log.ts";
+import { readCapped } from "./body.ts";
+
+/** Token answers larger than this are refused. */
+export const MAX_TOKEN_BYTES = 1024 * 1024;
+
+/** Options of the auth layer. */
+export interface AuthOptions {
+  /** The registry as named in the reference, for messages. */
+  registry: string;
+  /** Looks up credentials once, lazily, when a challenge needs them (or up front for preemptive Basic). */
+  credentials: () => Promise<CredentialLookup>;
+  /** The fetcher used for token requests (no auth layer of its own). */
+  tokenFetcher: Fetcher;
+  /** Client id for OAuth2 refresh-token exchanges. */
+  clientId: string;
+  /** Called with every secret the layer learns (tokens), so logs and messages can redact it. */
+  onSecret?: (secret: string) => void;
+  log?: Logger;
+  now?: () => number;
+}
+
+interface CachedAuth {
+  header: string;
+  expiresAt: number;
+}
+
+/** `repository:<name>:pull` for a distribution API path, or undefined for other paths. */
+export function scopeForUrl(url: string): string | undefined {
+  const path = new URL(url).pathname;
+  const m = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\//.exec(path);
+  return m ? `repository:${m[1]}:pull` : undefined;
+}
+
+function basicHeader(username: string, password: string): string {
+  const bytes = new TextEncoder().encode(`${username}:${password}`);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return `Basic ${btoa(bin)}`;
+}
+
+/**
+ * Wrap `next` with challenge-driven authentication.
+ *
+ * @example
+ * ```ts
+ * const f = withAuth(inner, { registry: "ghcr.io", credentials: () => lookup("ghcr.io"), tokenFetcher: inner,
+ *   clientId: "ecrimagemetadataextractor" });
+ * ```
+ */
+export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
+  const now = opts.now ?? Date.now;
+  const cache = new Map<string, CachedAuth>();
+  const pending = new Map<string, Promise<CachedAuth>>();
+  let lookup: Promise<CredentialLookup> | undefined;
+  const getCredentials = () => (lookup ??= opts.credentials());
+  let basicKnown = false;
+
+  const describeSearch = (l: CredentialLookup) =>
+    l.credential
+      ? `credentials from ${l.credential.source} were rejected`
+      : `no credentials found (looked in: ${l.searched.join(", ") || "nowhere"})`;
+
+  async function authorize(challenges: Challenge[], scope: string | undefined): Promise<CachedAuth> {
+    const bearer = challenges.find((c) => c.scheme === "bearer");
+    const basic = challenges.find((c) => c.scheme === "basic");
+    const creds = await getCredentials();
+    const cred = creds.credential;
+    if (bearer) return await bearerToken(bearer, scope, cred, creds);
+    if (basic) {
+      if (cred?.kind === "basic") {
+        basicKnown = true;
+        return { header: basicHeader(cred.username, cred.password), expiresAt: Infinity };
+      }
+      throw new AuthError(`${opts.registry} requires authentication (Basic): ${describeSearch(creds)}`, {
+        hint: "log in with `docker login` or add credentials to ~/.docker/config.json",
+      });
+    }
+    throw new AuthError(
+      `${opts.registry} answered 401 with no usable challenge (${challenges.map((c) => c.scheme).join(", ") || "none"})`,
+      { hint: "the registry's authentication scheme is not supported" },
+    );
+  }
+
+  async function bearerToken(
+    ch: Challenge,
+    wantScope: string | undefined,
+    cred: Credential | undefined,
+    creds: CredentialLookup,
+  ): Promise<CachedAuth> {
+    if (cred?.kind === "registry-token") {
+      return { header: `Bearer ${cred.token}`, expiresAt: Infinity };
+    }
+    const realmText = ch.params.realm;
+    let realm: URL;
+    try {
+      realm = new URL(realmText ?? "");
+    } catch {
+      throw new AuthError(`${opts.registry} sent a Bearer challenge without a valid realm`, {
+        hint: "the registry's token service is misconfigured",
+      });
+    }
+    if (realm.protocol !== "https:" && realm.protocol !== "http:") {
+      throw new AuthError(`${opts.registry} sent a Bearer realm that is not http(s)`);
+    }
+    const scope = ch.params.scope ?? wantScope;
+    const service = ch.params.service;
+    let req: Request;
+    if (cred?.kind === "identity-token") {
+      const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: cred.token, client_id: opts.clientId });
+      if (service) form.set("service", service);
+      if (scope) form.set("scope", scope);
+      req = new Request(realm, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: form.toString(),
+      });
+    } else {
+      if (service) realm.searchParams.set("service", service);
+      if (scope) for (const s of scope.split(" ")) realm.searchParams.append("scope", s);
+      const headers = new Headers();
+      if (cred?.kind === "basic") headers.set("authorization", basicHeader(cred.username, cred.password));
+      req = new Request(realm, { headers });
+    }
+    opts.log?.(`auth: requesting a token from ${realm.origin}${realm.pathname} for ${scope ?? "no scope"}${cred ? ` with ${cred.source}` : " anonymously"}`);
+    const res = await opts.tokenFetcher(req);
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel().catch(() => {});
+      throw new AuthError(`token service of ${opts.registry} refused access to ${scope ?? "the registry"}: ${describeSearch(creds)}`, {
+        hint: cred ? "check the credentials (docker login again)" : "the repository needs credentials: log in with `docker login`",
+      });
+    }
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => {});
+      throw new NetworkError(`token service ${safeOrigin(realm.href)} answered ${res.status}`, {
+        hint: "try again later",
+      });
+    }
+    const bytes = await readCapped(res, MAX_TOKEN_BYTES, "token answer");
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw new AuthError(`token service of ${opts.registry} answered with something that is not JSON`);
+    }
+    const token = typeof body?.token === "string" && body.token
+      ? body.token
+      : typeof body?.access_token === "string" && body.access_token
+      ? body.access_token
+      : undefined;
+    if (!token) throw new AuthError(`token service of ${opts.registry} answered without a token`);
+    opts.onSecret?.(token);
+    const expiresIn = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60;
+    // Renew a little early so a token never expires between cache lookup and use.
+    return { header: `Bearer ${token}`, expiresAt: now() + Math.max(expiresIn - 10, 1) * 1000 };
+  }
+
+  async function authFor(key: string, challenges: Challenge[], scope: string | undefined): Promise<CachedAuth> {
+    let p = pending.get(key);
+    if (!p) {
+      p = authorize(challenges, scope);
+      pending.set(key, p);
+      p.finally(() => pending.delete(key)).catch(() => {});
+    }
+    const a = await p;
+    cache.set(key, a);
+    return a;
+  }
+
+  const send = (req: Request, header: string | undefined) => {
+    const r = new Request(req);
+    if (header) r.headers.set("authorization", header);
+    return next(r);
+  };
+
+  return async (req) => {
+    const scope = scopeForUrl(req.url);
+    const key = scope ?? "";
+    let auth = cache.get(key);
+    if (auth && auth.expiresAt <= now()) {
+      cache.delete(key);
+      auth = undefined;
+    }
+    let header = auth?.header;
+    if (!header) {
+      const creds = basicKnown || key === "" ? undefined : await preemptive();
+      if (creds) header = creds;
+    }
+    const res = await send(req.clone(), header);
+    if (res.status !== 401) return res;
+    const challenges = parseChallenges(res.headers.get("www-authenticate"));
+    await res.body?.cancel().catch(() => {});
+    cache.delete(key);
+    if (header && challenges.every((c) => c.scheme === "basic") && basicKnown) {
+      const creds = await getCredentials();
+      throw new AuthError(`${opts.registry} rejected the credentials: ${describeSearch(creds)}`, {
+        hint: "check the credentials (docker login again)",
+      });
+    }
+    const fresh = await authFor(key, challenges, scope);
+    const second = await send(req, fresh.header);
+    if (second.status === 401) {
+      await second.body?.cancel().catch(() => {});
+      cache.delete(key);
+      const creds = await getCredentials();
+      throw new AuthError(`${opts.registry} refused the request after authenticating: ${describeSearch(creds)}`, {
+        hint: creds.credential ? "check the credentials (docker login again)" : "log in with `docker login`",
+      });
+    }
+    return second;
+  };
+
+  async function preemptive(): Promise<string | undefined> {
+    // Only when the provider says the registry takes Basic up front (ECR); others get credentials on challenge.
+    if (!basicKnown && !(await peekPreemptive())) return undefined;
+    const c = (await getCredentials()).credential;
+    if (c?.kind !== "basic") return undefined;
+    basicKnown = true;
+    return basicHeader(c.username, c.password);
+  }
+
+  async function peekPreemptive(): Promise<boolean> {
+    if (!opts.credentials) return false;
+    return (await getCredentials()).preemptiveBasic === true;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Redaction of secrets in anything that might be printed: URLs with presigned signatures, header values,
+ * free text. Used by the verbose log and by error messages.
+ *
+ * @module
+ */
+
+const SECRET_QUERY = /^(x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|refresh_token|password|x-goog-signature|x-goog-credential|se|sv|skoid|sktid|key-pair-id|policy|expires)$/i;
+const SECRET_HEADERS = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie", "x-amz-security-token", "x-registry-auth"]);
+
+/**
+ * A URL with the values of secret-bearing query parameters replaced by `REDACTED`, and any user:password
+ * removed.
+ *
+ * @example
+ * ```ts
+ * redactUrl("https://s3.example/b?X-Amz-Signature=abc&x=1"); // "https://s3.example/b?X-Amz-Signature=REDACTED&x=1"
+ * ```
+ */
+export function redactUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return "<invalid url>";
+  }
+  u.username = "";
+  u.password = "";
+  for (const key of [...u.searchParams.keys()]) {
+    if (SECRET_QUERY.test(key)) u.searchParams.set(key, "REDACTED");
+  }
+  return u.toString();
+}
+
+/** A header value safe to print: secrets replaced by their scheme only (`Bearer REDACTED`). */
+export function redactHeader(name: string, value: string): string {
+  const lower = name.toLowerCase();
+  if (SECRET_HEADERS.has(lower)) {
+    const scheme = /^(\w+)\s/.exec(value)?.[1];
+    return scheme ? `${scheme} REDACTED` : "REDACTED";
+  }
+  if (lower === "location" || lower === "content-location") return redactUrl(value);
+  if (lower === "www-authenticate") return value.replace(/(token|access_token)="[^"]*"/gi, '$1="REDACTED"');
+  return value;
+}
+
+/**
+ * Free text with known secrets removed: any of `secrets` verbatim, bearer/basic credentials, JWT-looking
+ * strings and presigned query parameters.
+ */
+export function redactText(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const s of secrets) {
+    if (s && s.length >= 4) out = out.split(s).join("REDACTED");
+  }
+  out = out.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, "$1 REDACTED");
+  out = out.replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, "REDACTED");
+  out = out.replace(
+    /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|sig|token|access_token)=)[^&\s"']+/gi,
+    "$1REDACTED",
+  );
+  return out;
+}
