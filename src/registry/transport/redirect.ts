@@ -26,6 +26,8 @@ const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 export function withRedirects(next: Fetcher, maxRedirects = MAX_REDIRECTS): Fetcher {
   return async (first) => {
     let req = first;
+    // Keep the body (token POSTs) so a 307/308 can resend it.
+    const body = first.body ? await first.clone().arrayBuffer() : undefined;
     for (let hop = 0;; hop++) {
       const res = await next(req);
       if (!REDIRECT_STATUSES.has(res.status)) return res;
@@ -58,9 +60,9 @@ export function withRedirects(next: Fetcher, maxRedirects = MAX_REDIRECTS): Fetc
       if (target.origin !== from.origin) {
         for (const h of CREDENTIAL_HEADERS) headers.delete(h);
       }
-      const method = res.status === 303 ? "GET" : req.method;
-      const body = method === "GET" || method === "HEAD" ? undefined : await req.arrayBuffer();
-      req = new Request(target, { method, headers, body });
+      const keepBody = res.status === 307 || res.status === 308;
+      const method = keepBody || req.method === "HEAD" ? req.method : "GET";
+      req = new Request(target, { method, headers, body: keepBody ? body : undefined });
     }
   };
 }
