@@ -35,6 +35,24 @@ const ARCH_ALIASES: Record<string, { architecture: string; variant?: string }> =
 
 const OS_ALIASES: Record<string, string> = { macos: "darwin", osx: "darwin" };
 
+const KNOWN_OS = new Set([
+  "linux",
+  "windows",
+  "darwin",
+  "freebsd",
+  "netbsd",
+  "openbsd",
+  "solaris",
+  "illumos",
+  "aix",
+  "android",
+  "ios",
+  "js",
+  "wasip1",
+  "plan9",
+  "dragonfly",
+]);
+
 const TOKEN = /^[a-z0-9][a-z0-9._-]*$/;
 
 /**
@@ -63,7 +81,7 @@ export function normalizePlatform(p: Platform): Platform {
 }
 
 /**
- * Parse `os/arch[/variant]` (also `arch` alone, meaning linux). Throws {@link PlatformError} on bad input.
+ * Parse `os/arch[/variant]` (also `arch` or `arch/variant` alone, meaning linux). Throws {@link PlatformError} on bad input.
  *
  * @example
  * ```ts
@@ -79,6 +97,10 @@ export function parsePlatform(text: string): Platform {
     });
   }
   if (parts.length === 1) return normalizePlatform({ os: "linux", architecture: parts[0] });
+  if (parts.length === 2 && !KNOWN_OS.has(parts[0]) && parts[0] in ARCH_ALIASES) {
+    // `arm64/v8`: an architecture and variant, on Linux.
+    return normalizePlatform({ os: "linux", architecture: parts[0], variant: parts[1] });
+  }
   const [os, architecture, variant] = parts;
   return normalizePlatform(variant ? { os, architecture, variant } : { os, architecture });
 }
