@@ -9,6 +9,7 @@ import { UsageError } from "../errors.ts";
 import { apiHost, type Reference } from "../reference.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
 import { RegistrySource } from "./client.ts";
+import { parseEcrHost } from "./ecr.ts";
 import { lookupCredentials } from "./credentials/mod.ts";
 import { secretsOf } from "./credentials/types.ts";
 import { withAuth } from "./transport/auth.ts";
@@ -94,6 +95,7 @@ export function openRegistry(ref: Reference, input: string, s: RegistrySettings)
   const transport = withRedirects(withRetry(logged, { retries: s.retries, signal: s.signal, log: s.log, random: s.random }));
   const fetcher = withAuth(transport, {
     registry: ref.registry,
+    preemptiveBasic: parseEcrHost(ref.registry) !== undefined,
     clientId: TOOL_NAME,
     tokenFetcher: transport,
     log: s.log,

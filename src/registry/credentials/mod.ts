@@ -34,7 +34,7 @@ export async function lookupCredentials(
 ): Promise<CredentialLookup> {
   const found = await lookupConfigCredentials(registry, repository, opts);
   const ecr = parseEcrHost(registry);
-  if (found.credential) return { ...found, preemptiveBasic: !!ecr && found.credential.kind === "basic" };
+  if (found.credential) return found;
   if (ecr) {
     const credential = await ecrCredential({
       host: ecr,
@@ -43,7 +43,7 @@ export async function lookupCredentials(
       cacheDir: opts.ecrCacheDir,
       log: opts.log,
     });
-    return { credential, searched: [...found.searched, credential.source], preemptiveBasic: true };
+    return { credential, searched: [...found.searched, credential.source] };
   }
   return found;
 }

@@ -15,8 +15,6 @@ export interface CredentialLookup {
   credential?: Credential;
   /** Human-readable places searched, in order ("~/.docker/config.json (auths)", "ECR GetAuthorizationToken"). */
   searched: string[];
-  /** Send Basic credentials before any challenge (ECR: saves the 401 round trip). */
-  preemptiveBasic?: boolean;
 }
 
 /** Looks up the credential for a registry host (as named in the reference, with port). */

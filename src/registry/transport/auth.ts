@@ -25,6 +25,8 @@ export interface AuthOptions {
   credentials: () => Promise<CredentialLookup>;
   /** The fetcher used for token requests (no auth layer of its own). */
   tokenFetcher: Fetcher;
+  /** Send Basic credentials before any challenge (ECR, whose challenge is always Basic). */
+  preemptiveBasic?: boolean;
   /** Client id for OAuth2 refresh-token exchanges. */
   clientId: string;
   /** Called with every secret the layer learns (tokens), so logs and messages can redact it. */
@@ -196,8 +198,8 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
     }
     let header = auth?.header;
     if (!header) {
-      const creds = basicKnown || key === "" ? undefined : await preemptive();
-      if (creds) header = creds;
+      // Basic credentials go out before any challenge once the registry is known to take them (ECR always).
+      if (opts.preemptiveBasic || basicKnown) header = await preemptive();
     }
     const res = await send(req.clone(), header);
     if (res.status !== 401) return res;
@@ -224,16 +226,9 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
   };
 
   async function preemptive(): Promise<string | undefined> {
-    // Only when the provider says the registry takes Basic up front (ECR); others get credentials on challenge.
-    if (!basicKnown && !(await peekPreemptive())) return undefined;
     const c = (await getCredentials()).credential;
     if (c?.kind !== "basic") return undefined;
     basicKnown = true;
     return basicHeader(c.username, c.password);
-  }
-
-  async function peekPreemptive(): Promise<boolean> {
-    if (!opts.credentials) return false;
-    return (await getCredentials()).preemptiveBasic === true;
   }
 }
