@@ -27,6 +27,8 @@ export interface RegistryOptions {
   auth: RegistryAuth;
   /** Serve HTTPS with a fresh test CA (default: false for `none`, true otherwise). */
   tls?: boolean;
+  /** User name for basic/token modes (default `tester`; ECR tests use `AWS`). */
+  username?: string;
 }
 
 /** One HTTP request served by the registry (from its access log). */
@@ -160,7 +162,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<TestRegistry
     }
 
     if (opts.auth !== "none") {
-      handle.username = "tester";
+      handle.username = opts.username ?? "tester";
       handle.password = crypto.randomUUID().replaceAll("-", "").slice(0, 20);
     }
     if (opts.auth === "basic") {

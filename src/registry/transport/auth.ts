@@ -218,9 +218,13 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
       await second.body?.cancel().catch(() => {});
       cache.delete(key);
       const creds = await getCredentials();
-      throw new AuthError(`${opts.registry} refused the request after authenticating: ${describeSearch(creds)}`, {
-        hint: creds.credential ? "check the credentials (docker login again)" : "log in with `docker login`",
-      });
+      const what = scope ?? "the request";
+      throw new AuthError(
+        creds.credential
+          ? `unauthorized: ${opts.registry} refused ${what} with a fresh token: ${describeSearch(creds)}`
+          : `unauthorized: ${opts.registry} denied anonymous access to ${what}: ${describeSearch(creds)}`,
+        { hint: creds.credential ? "check the credentials and their permissions" : "log in with `docker login`" },
+      );
     }
     return second;
   };
