@@ -20,7 +20,13 @@ export * from "./src/errors.ts";
 export type * from "./src/image.ts";
 export { MediaTypes } from "./src/image.ts";
 export { digestOf, parseDigest, sha256Stream, verifyDigest } from "./src/digest.ts";
-export { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, type Platform } from "./src/platform.ts";
+export {
+  formatPlatform,
+  hostPlatform,
+  normalizePlatform,
+  parsePlatform,
+  type Platform,
+} from "./src/platform.ts";
 export { apiHost, formatReference, parseReference, type Reference } from "./src/reference.ts";
 export { decodeConfig, decodeManifest } from "./src/manifest.ts";
 export { type ImageSource, resolveImage, resolveManifest } from "./src/source.ts";

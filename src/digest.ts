@@ -34,7 +34,9 @@ export function parseDigest(text: string): ParsedDigest {
   }
   if (hex.length !== HEX_LENGTH[algorithm] || !/^[0-9a-f]+$/.test(hex)) {
     throw new ManifestError(
-      `invalid digest "${text.slice(0, 100)}": ${algorithm} needs ${HEX_LENGTH[algorithm]} lower-case hex digits`,
+      `invalid digest "${text.slice(0, 100)}": ${algorithm} needs ${
+        HEX_LENGTH[algorithm]
+      } lower-case hex digits`,
     );
   }
   return { algorithm: algorithm as ParsedDigest["algorithm"], hex };
@@ -71,7 +73,9 @@ export function digestOf(bytes: Uint8Array, algorithm: ParsedDigest["algorithm"]
  * const { hex, size } = await sha256Stream(file.readable);
  * ```
  */
-export async function sha256Stream(stream: ReadableStream<Uint8Array>): Promise<{ hex: string; size: number }> {
+export async function sha256Stream(
+  stream: ReadableStream<Uint8Array>,
+): Promise<{ hex: string; size: number }> {
   const hash = createHash("sha256");
   let size = 0;
   for await (const chunk of stream) {

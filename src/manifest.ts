@@ -178,7 +178,9 @@ export function decodeConfig(bytes: Uint8Array): ImageConfig {
   if (rootfs !== undefined && rootfs !== null) {
     if (!isObject(rootfs)) throw new ManifestError("image config rootfs must be an object");
     const ids = rootfs.diff_ids;
-    if (ids !== undefined && ids !== null && (!Array.isArray(ids) || ids.some((d) => typeof d !== "string"))) {
+    if (
+      ids !== undefined && ids !== null && (!Array.isArray(ids) || ids.some((d) => typeof d !== "string"))
+    ) {
       throw new ManifestError("image config rootfs.diff_ids must be an array of strings");
     }
   }

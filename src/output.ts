@@ -63,9 +63,12 @@ export async function writeFilesAtomic(files: OutputFile[]): Promise<void> {
   } catch (err) {
     for (const t of temps) await Deno.remove(t.tmp).catch(() => {});
     if (err instanceof OutputError) throw err;
-    throw new OutputError(`cannot write ${temps.at(-1)?.path ?? "output"}: ${(err as Error).message.split("\n")[0]}`, {
-      hint: "check the directory's permissions and free space; existing files were left unchanged",
-    });
+    throw new OutputError(
+      `cannot write ${temps.at(-1)?.path ?? "output"}: ${(err as Error).message.split("\n")[0]}`,
+      {
+        hint: "check the directory's permissions and free space; existing files were left unchanged",
+      },
+    );
   }
 }
 

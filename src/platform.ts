@@ -145,7 +145,9 @@ export function selectPlatform(wanted: Platform, candidates: { platform?: Platfo
   let fallback = -1;
   for (let i = 0; i < candidates.length; i++) {
     const p = candidates[i].platform;
-    if (!p || isUnknownPlatform(p) || typeof p.os !== "string" || typeof p.architecture !== "string") continue;
+    if (!p || isUnknownPlatform(p) || typeof p.os !== "string" || typeof p.architecture !== "string") {
+      continue;
+    }
     if (!platformMatches(w, p)) continue;
     const c = normalizePlatform(p);
     if (c.variant === w.variant) return i;

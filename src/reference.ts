@@ -40,7 +40,8 @@ const MAX_NAME = 255;
 function fail(input: string, why: string): never {
   const shown = input.length > 120 ? `${input.slice(0, 117)}...` : input;
   throw new ReferenceError(`invalid image reference "${shown}": ${why}`, {
-    hint: "expected [REGISTRY[:PORT]/]REPOSITORY[:TAG][@sha256:DIGEST], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0",
+    hint:
+      "expected [REGISTRY[:PORT]/]REPOSITORY[:TAG][@sha256:DIGEST], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0",
   });
 }
 
@@ -72,7 +73,9 @@ export function parseReference(input: string): Reference {
   const text = input.trim();
   if (text === "") fail(input, "it is empty");
   if (/\s/.test(text)) fail(input, "it contains white space");
-  if (text.includes("://")) fail(input, "leave out the scheme (https://); use --plain-http for HTTP registries");
+  if (text.includes("://")) {
+    fail(input, "leave out the scheme (https://); use --plain-http for HTTP registries");
+  }
 
   let rest = text;
   let digest: string | undefined;
@@ -94,7 +97,12 @@ export function parseReference(input: string): Reference {
     tag = rest.slice(lastColon + 1);
     rest = rest.slice(0, lastColon);
     if (!TAG.test(tag)) {
-      fail(input, `tag "${tag.slice(0, 80)}" is invalid (letters, digits, _ . -; at most 128; not starting with . or -)`);
+      fail(
+        input,
+        `tag "${
+          tag.slice(0, 80)
+        }" is invalid (letters, digits, _ . -; at most 128; not starting with . or -)`,
+      );
     }
   }
 
@@ -103,7 +111,9 @@ export function parseReference(input: string): Reference {
   const slash = rest.indexOf("/");
   if (slash >= 0) {
     const first = rest.slice(0, slash);
-    if (first.includes(".") || first.includes(":") || first === "localhost" || first !== first.toLowerCase()) {
+    if (
+      first.includes(".") || first.includes(":") || first === "localhost" || first !== first.toLowerCase()
+    ) {
       if (!validHost(first)) fail(input, `"${first}" is not a valid registry host[:port]`);
       registry = first;
       path = rest.slice(slash + 1);
@@ -122,7 +132,9 @@ export function parseReference(input: string): Reference {
     }
   }
   if (registry === DOCKER_HUB && components.length === 1) path = `library/${path}`;
-  if (registry.length + 1 + path.length > MAX_NAME) fail(input, `the name is longer than ${MAX_NAME} characters`);
+  if (registry.length + 1 + path.length > MAX_NAME) {
+    fail(input, `the name is longer than ${MAX_NAME} characters`);
+  }
 
   const ref: Reference = { registry, repository: path };
   if (tag !== undefined) ref.tag = tag;
@@ -150,5 +162,7 @@ export function manifestReference(ref: Reference): string {
  * ```
  */
 export function formatReference(ref: Reference): string {
-  return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`;
+  return `${ref.registry}/${ref.repository}${ref.tag ? `:${ref.tag}` : ""}${
+    ref.digest ? `@${ref.digest}` : ""
+  }`;
 }

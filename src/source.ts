@@ -68,7 +68,9 @@ export async function resolveManifest(
   const manifest = await source.manifest(entry);
   const inner = decodeManifest(manifest.bytes, manifest.mediaType);
   if (inner.kind !== "manifest") {
-    throw new ManifestError(`index entry ${entry.digest} is itself an index; nested indexes are not supported`);
+    throw new ManifestError(
+      `index entry ${entry.digest} is itself an index; nested indexes are not supported`,
+    );
   }
   return { index: first, entry, manifest, manifestJson: inner.manifest };
 }
@@ -82,7 +84,11 @@ export async function resolveManifest(
  * console.log(image.config.digest);
  * ```
  */
-export async function resolveImage(source: ImageSource, opts: ResolveOptions, top?: Blob): Promise<ResolvedImage> {
+export async function resolveImage(
+  source: ImageSource,
+  opts: ResolveOptions,
+  top?: Blob,
+): Promise<ResolvedImage> {
   const { index, entry, manifest, manifestJson } = await resolveManifest(source, opts, top);
   const config = await source.blob(manifestJson.config, MAX_CONFIG_BYTES);
   const configJson = decodeConfig(config.bytes);

@@ -52,7 +52,9 @@ Deno.test("ecr: GetAuthorizationToken -> Basic AWS:<token> opens the real regist
     });
 
     await t.step("--no-ecr-cache calls the API again; --region overrides the host's region", async () => {
-      const r = await runCli(["get_manifest", "-u", ref, ...args, "--no-ecr-cache", "-r", "eu-west-1"], { env });
+      const r = await runCli(["get_manifest", "-u", ref, ...args, "--no-ecr-cache", "-r", "eu-west-1"], {
+        env,
+      });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(api.calls.length, 2);
       assert.equal(api.calls[1].region, "eu-west-1");
@@ -88,9 +90,12 @@ Deno.test("ecr: the AWS SDK is not loaded for other registries", async () => {
   // a run against a plain registry still succeeds and the verbose log shows no ECR call.
   await using reg = await startRegistry({ auth: "none" });
   const catalog = await seedImages(reg);
-  const r = await runCli(["get_manifest", "-u", `${reg.host}/${catalog.oci.reference}`, "--plain-http", "-v"], {
-    env: { AWS_ENDPOINT_URL_ECR: "http://127.0.0.1:9" },
-  });
+  const r = await runCli(
+    ["get_manifest", "-u", `${reg.host}/${catalog.oci.reference}`, "--plain-http", "-v"],
+    {
+      env: { AWS_ENDPOINT_URL_ECR: "http://127.0.0.1:9" },
+    },
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /ecr:/);
 });

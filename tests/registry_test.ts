@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { runCli } from "./support/cli.ts";
-import { type Catalog, catalogEntries, seedImages, type SeededIndex } from "./support/images.ts";
+import { type Catalog, catalogEntries, type SeededIndex, seedImages } from "./support/images.ts";
 import { type RegistryAuth, startRegistry, type TestRegistry } from "./support/registry.ts";
 import { skopeoInspect } from "./support/skopeo.ts";
 import { sha256Digest } from "./support/push.ts";
@@ -30,7 +30,9 @@ async function accessFor(reg: TestRegistry, withCredentials = true): Promise<Acc
   if (!reg.tls) return { args: ["--plain-http"], env: {}, cleanup: async () => {} };
   const args = ["--ca-file", reg.caCertFile!];
   if (!withCredentials || !reg.username) return { args, env: {}, cleanup: async () => {} };
-  const dir = await dockerConfigDir({ auths: { [reg.host]: { auth: btoa(`${reg.username}:${reg.password}`) } } });
+  const dir = await dockerConfigDir({
+    auths: { [reg.host]: { auth: btoa(`${reg.username}:${reg.password}`) } },
+  });
   return { args, env: { DOCKER_CONFIG: dir }, cleanup: () => Deno.remove(dir, { recursive: true }) };
 }
 
@@ -39,7 +41,7 @@ function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string)
   assert.equal(sha256Digest(actual), sha256Digest(expected), what);
 }
 
-async function tool(reg: TestRegistry, access: Access, args: string[]) {
+async function tool(_reg: TestRegistry, access: Access, args: string[]) {
   const r = await runCli([...args, ...access.args], { env: access.env });
   assert.equal(r.code, 0, `${args.join(" ")} failed: ${r.stderr}`);
   return r.stdout;
@@ -134,11 +136,18 @@ Deno.test("registry: the original build image's config comes back exactly, diges
   try {
     const uri = `${reg.host}/${catalog.original.reference}`;
     const config = await tool(reg, access, ["get_digest_metadata", "-u", uri]);
-    const fixture = await Deno.readFile(new URL("../fixtures/original-build-image/config.json", import.meta.url));
+    const fixture = await Deno.readFile(
+      new URL("../fixtures/original-build-image/config.json", import.meta.url),
+    );
     assertSameBytes(config, fixture, "original config");
-    assert.equal(sha256Digest(config), "sha256:8a4a4313bd7cff420330aaf52e49da247b4c6107f44211d92db576e49b3f9659");
+    assert.equal(
+      sha256Digest(config),
+      "sha256:8a4a4313bd7cff420330aaf52e49da247b4c6107f44211d92db576e49b3f9659",
+    );
     // The seed tool's argument order (options before the command) and --pretty.
-    const r = await runCli(["-u", uri, ...access.args, "get_digest_metadata", "--pretty"], { env: access.env });
+    const r = await runCli(["-u", uri, ...access.args, "get_digest_metadata", "--pretty"], {
+      env: access.env,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdoutText, `${JSON.stringify(JSON.parse(dec.decode(fixture)), null, 2)}\n`);
   } finally {
@@ -199,7 +208,13 @@ Deno.test("registry: request counts from the access log (no ping, no layers, one
       await tool(reg, access, ["sbom", "-u", `${reg.host}/${catalog.nested.reference}`]);
       assert.equal((await reg.requests()).length, 2);
       await reg.clearRequests();
-      await tool(reg, access, ["capture", "-u", `${reg.host}/${catalog.multi.reference}`, "--output-dir", out]);
+      await tool(reg, access, [
+        "capture",
+        "-u",
+        `${reg.host}/${catalog.multi.reference}`,
+        "--output-dir",
+        out,
+      ]);
       const reqs = await reg.requests();
       assert.equal(reqs.filter((r) => r.path.includes("/manifests/")).length, 2);
       assert.equal(reqs.filter((r) => r.path.includes("/blobs/")).length, 1);
@@ -293,13 +308,17 @@ Deno.test("registry (basic): credential sources: helper, containers auth file, w
           },
         }),
       );
-      const r = await runCli(["get_digest_metadata", "-u", uri, ...ca], { env: { REGISTRY_AUTH_FILE: file } });
+      const r = await runCli(["get_digest_metadata", "-u", uri, ...ca], {
+        env: { REGISTRY_AUTH_FILE: file },
+      });
       assert.equal(r.code, 0, r.stderr);
       assertSameBytes(r.stdout, catalog.docker.configBytes, "config via auth file");
     });
 
     await t.step("wrong password: exit 1, one line naming the source, no password", async () => {
-      const cfg = await dockerConfigDir({ auths: { [reg.host]: { username: reg.username, password: "not-it-9x" } } });
+      const cfg = await dockerConfigDir({
+        auths: { [reg.host]: { username: reg.username, password: "not-it-9x" } },
+      });
       const r = await runCli(["get_manifest", "-u", uri, ...ca], { env: { DOCKER_CONFIG: cfg } });
       assert.equal(r.code, 1);
       assert.equal(r.stdout.length, 0);
@@ -322,7 +341,11 @@ Deno.test("registry: errors name the cause, exit 1, print nothing on stdout", as
   await using reg = await startRegistry({ auth: "none" });
   const catalog = await seedImages(reg);
   const cases: [string, string[], RegExp][] = [
-    ["unknown tag", ["get_manifest", "-u", `${reg.host}/${catalog.oci.repo}:nope`], /not found.*MANIFEST_UNKNOWN/],
+    [
+      "unknown tag",
+      ["get_manifest", "-u", `${reg.host}/${catalog.oci.repo}:nope`],
+      /not found.*MANIFEST_UNKNOWN/,
+    ],
     ["unknown repository", ["get_manifest", "-u", `${reg.host}/no/such/repo:1`], /not found/],
     [
       "no matching platform",
@@ -330,7 +353,11 @@ Deno.test("registry: errors name the cause, exit 1, print nothing on stdout", as
       /no image for platform linux\/s390x.*it has: linux\/amd64, linux\/arm64\/v8;/,
     ],
     ["connection refused", ["get_manifest", "-u", "127.0.0.1:9/x:1"], /connection refused|failed/],
-    ["HTTPS against a plain HTTP registry", ["get_manifest", "-u", `${reg.host}/${catalog.oci.reference}`], /TLS/],
+    [
+      "HTTPS against a plain HTTP registry",
+      ["get_manifest", "-u", `${reg.host}/${catalog.oci.reference}`],
+      /TLS/,
+    ],
   ];
   for (const [name, args, pattern] of cases) {
     await t.step(name, async () => {

@@ -42,7 +42,10 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
   const { hashSubjects } = await import("../subjects.ts");
   const source = await ctx.openSource();
   try {
-    const [image, subjects] = await Promise.all([resolveImage(source, ctx), hashSubjects(opts.subject ?? [])]);
+    const [image, subjects] = await Promise.all([
+      resolveImage(source, ctx),
+      hashSubjects(opts.subject ?? []),
+    ]);
     const [{ cyclonedxSbom }, { provenance }] = await Promise.all([
       import("../formats/cyclonedx.ts"),
       import("../formats/slsa.ts"),
@@ -63,7 +66,10 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
       }),
     });
     const common = { subjects, builderId: opts.builderId, env: ctx.env };
-    files.push({ path: at(CAPTURE_FILES.descriptor), bytes: await provenance(image, { ...common, format: "descriptor" }) });
+    files.push({
+      path: at(CAPTURE_FILES.descriptor),
+      bytes: await provenance(image, { ...common, format: "descriptor" }),
+    });
     if (subjects.length) {
       files.push({
         path: at(CAPTURE_FILES.provenance),
@@ -83,13 +89,17 @@ export function registerCapture(program: Command, start: (opts: CommonOptions) =
     .description("one fetch, all files: manifest, config, SBOM, descriptor and provenance into --output-dir")
     .option("--output-dir <dir>", "directory to write the files into (must exist)")
     .option("--provenance-format <format>", "slsa-v1 (default) or slsa-v0.2");
-  addSubjectOptions(addSbomOptions(addCommonOptions(cmd))).action(async (opts: CaptureOptions, c: Command) => {
-    if (!opts.outputDir) throw new UsageError("capture needs --output-dir DIR");
-    if (opts.provenanceFormat && !["slsa-v1", "slsa-v0.2"].includes(opts.provenanceFormat)) {
-      throw new UsageError(`invalid --provenance-format "${opts.provenanceFormat}": use slsa-v1 or slsa-v0.2`);
-    }
-    const ctx = start(c.optsWithGlobals());
-    const written = await capture(ctx, opts);
-    for (const p of written) console.error(`wrote ${p}`);
-  });
+  addSubjectOptions(addSbomOptions(addCommonOptions(cmd))).action(
+    async (opts: CaptureOptions, c: Command) => {
+      if (!opts.outputDir) throw new UsageError("capture needs --output-dir DIR");
+      if (opts.provenanceFormat && !["slsa-v1", "slsa-v0.2"].includes(opts.provenanceFormat)) {
+        throw new UsageError(
+          `invalid --provenance-format "${opts.provenanceFormat}": use slsa-v1 or slsa-v0.2`,
+        );
+      }
+      const ctx = start(c.optsWithGlobals());
+      const written = await capture(ctx, opts);
+      for (const p of written) console.error(`wrote ${p}`);
+    },
+  );
 }

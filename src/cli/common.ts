@@ -43,9 +43,15 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 export function addCommonOptions(cmd: Command): Command {
   return cmd
     .option("-u, --image-uri <ref>", "image reference, or oci:PATH[:TAG] (default: $CODEBUILD_BUILD_IMAGE)")
-    .option("-r, --region <region>", "ECR region (default: from the ECR host name, then AWS_REGION, AWS_DEFAULT_REGION)")
+    .option(
+      "-r, --region <region>",
+      "ECR region (default: from the ECR host name, then AWS_REGION, AWS_DEFAULT_REGION)",
+    )
     .option("-v, --verbose", "debug log on stderr (secrets redacted)")
-    .option("--platform <os/arch[/variant]>", "which entry of a multi-platform index (default: this machine's)")
+    .option(
+      "--platform <os/arch[/variant]>",
+      "which entry of a multi-platform index (default: this machine's)",
+    )
     .option("-o, --output <file>", "write to FILE atomically instead of stdout")
     .option("--pretty", "indent the JSON instead of printing the raw bytes")
     .option("--plain-http", "talk HTTP, not HTTPS (local registries)")
@@ -108,7 +114,8 @@ export function makeContext(
   const input = (options.imageUri ?? env.CODEBUILD_BUILD_IMAGE ?? "").trim();
   if (!input) {
     throw new UsageError("no image given", {
-      hint: "pass -u/--image-uri REF, or run inside CodeBuild where CODEBUILD_BUILD_IMAGE names the build image",
+      hint:
+        "pass -u/--image-uri REF, or run inside CodeBuild where CODEBUILD_BUILD_IMAGE names the build image",
     });
   }
   if (/^aws\/codebuild\//.test(input)) {

@@ -24,7 +24,10 @@ export async function getDigestMetadata(ctx: RunContext): Promise<void> {
 }
 
 /** Register the command. */
-export function registerGetDigestMetadata(program: Command, start: (opts: CommonOptions) => RunContext): void {
+export function registerGetDigestMetadata(
+  program: Command,
+  start: (opts: CommonOptions) => RunContext,
+): void {
   addCommonOptions(
     program.command("get_digest_metadata")
       .alias("config")

@@ -21,9 +21,12 @@ export interface ProvenanceCommandOptions extends CommonOptions {
 /** Throw the usage error for a statement without subjects, before any network or disk work. */
 export function requireSubjects(format: string, subjects: string[] | undefined): void {
   if (format !== "descriptor" && !(subjects?.length)) {
-    throw new UsageError(`provenance in ${format} needs at least one --subject FILE (the artifacts it describes)`, {
-      hint: "pass --subject for each built file, or use --format descriptor for the image alone",
-    });
+    throw new UsageError(
+      `provenance in ${format} needs at least one --subject FILE (the artifacts it describes)`,
+      {
+        hint: "pass --subject for each built file, or use --format descriptor for the image alone",
+      },
+    );
   }
 }
 
@@ -59,14 +62,17 @@ export function addSubjectOptions(cmd: Command): Command {
 /** Register the command. */
 export function registerProvenance(program: Command, start: (opts: CommonOptions) => RunContext): void {
   addSubjectOptions(
-    addCommonOptions(program.command("provenance").description(
-      "in-toto Statement v1 with SLSA provenance naming the image as a build dependency",
-    )),
+    addCommonOptions(
+      program.command("provenance").description(
+        "in-toto Statement v1 with SLSA provenance naming the image as a build dependency",
+      ),
+    ),
   )
     .addOption(
-      new Option("--format <format>", "statement format").choices(["slsa-v1", "slsa-v0.2", "descriptor"]).default(
-        "slsa-v1",
-      ),
+      new Option("--format <format>", "statement format").choices(["slsa-v1", "slsa-v0.2", "descriptor"])
+        .default(
+          "slsa-v1",
+        ),
     )
     .action(async (opts: ProvenanceCommandOptions, cmd: Command) => {
       requireSubjects(opts.format ?? "slsa-v1", opts.subject);

@@ -65,7 +65,15 @@ export async function run(args: string[], io: RunIO): Promise<number> {
       writeErr: (s) => io.stderr(s.replace(/\n$/, "")),
     });
   addCommonOptions(program);
-  for (const register of [registerGetManifest, registerGetDigestMetadata, registerSbom, registerProvenance, registerCapture]) {
+  for (
+    const register of [
+      registerGetManifest,
+      registerGetDigestMetadata,
+      registerSbom,
+      registerProvenance,
+      registerCapture,
+    ]
+  ) {
     register(program, start);
   }
   program.commands.forEach((c) => c.exitOverride().configureOutput(program.configureOutput()));
@@ -79,7 +87,10 @@ export async function run(args: string[], io: RunIO): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") {
+      if (
+        err.code === "commander.helpDisplayed" || err.code === "commander.version" ||
+        err.code === "commander.help"
+      ) {
         return 0;
       }
       return 2;

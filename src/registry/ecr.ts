@@ -39,7 +39,12 @@ export function parseEcrHost(host: string): EcrHost | undefined {
   const kind = m[2];
   const suffix = m[4];
   if ((kind.startsWith("dkr-ecr")) !== (suffix === "on.aws")) return undefined;
-  return { accountId: m[1], region: m[3], fips: kind.endsWith("fips"), dualStack: kind.startsWith("dkr-ecr") };
+  return {
+    accountId: m[1],
+    region: m[3],
+    fips: kind.endsWith("fips"),
+    dualStack: kind.startsWith("dkr-ecr"),
+  };
 }
 
 /** Whether the host is ECR Public (anonymous pulls through its token realm). */

@@ -88,11 +88,17 @@ export function baseUrlFor(registry: string, s: Pick<RegistrySettings, "plainHtt
  * const source = openRegistry(parseReference("alpine"), "alpine", { env: Deno.env.toObject(), retries: 3 });
  * ```
  */
-export function openRegistry(ref: Reference, input: string, s: RegistrySettings): RegistrySource & { close(): void } {
+export function openRegistry(
+  ref: Reference,
+  input: string,
+  s: RegistrySettings,
+): RegistrySource & { close(): void } {
   const userAgent = `${TOOL_NAME}/${VERSION}`;
   const base = baseFetcher({ userAgent, caCerts: s.caCerts, signal: s.signal });
   const logged = s.log ? withLogging(base, s.log) : base;
-  const transport = withRedirects(withRetry(logged, { retries: s.retries, signal: s.signal, log: s.log, random: s.random }));
+  const transport = withRedirects(
+    withRetry(logged, { retries: s.retries, signal: s.signal, log: s.log, random: s.random }),
+  );
   const fetcher = withAuth(transport, {
     registry: ref.registry,
     preemptiveBasic: parseEcrHost(ref.registry) !== undefined,

@@ -15,7 +15,10 @@ import type { Credential, CredentialLookup } from "./types.ts";
 
 /** The parts of a docker config file the tool reads. */
 export interface DockerConfigFile {
-  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string; registrytoken?: string }>;
+  auths?: Record<
+    string,
+    { auth?: string; username?: string; password?: string; identitytoken?: string; registrytoken?: string }
+  >;
   credHelpers?: Record<string, string>;
   credsStore?: string;
 }
@@ -75,7 +78,10 @@ export async function readConfigFile(
   }
   const b = body as Record<string, unknown>;
   const isMap = (v: unknown) => v === undefined || (typeof v === "object" && v !== null && !Array.isArray(v));
-  if (!isMap(b.auths) || !isMap(b.credHelpers) || (b.credsStore !== undefined && typeof b.credsStore !== "string")) {
+  if (
+    !isMap(b.auths) || !isMap(b.credHelpers) ||
+    (b.credsStore !== undefined && typeof b.credsStore !== "string")
+  ) {
     throw new ConfigError(`${path} has auths, credHelpers or credsStore of the wrong type`, {
       hint: "fix or remove the file",
     });
@@ -120,7 +126,9 @@ function decodeAuthEntry(
       throw new ConfigError(`${source}: the "auth" value is not valid base64`, { hint: "log in again" });
     }
     const colon = text.indexOf(":");
-    if (colon < 0) throw new ConfigError(`${source}: the "auth" value is not user:password`, { hint: "log in again" });
+    if (colon < 0) {
+      throw new ConfigError(`${source}: the "auth" value is not user:password`, { hint: "log in again" });
+    }
     return { kind: "basic", username: text.slice(0, colon), password: text.slice(colon + 1), source };
   }
   if (typeof entry.username === "string" && typeof entry.password === "string" && entry.password) {

@@ -105,12 +105,21 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
   const now = opts.now ?? Date.now;
   const region = opts.region ?? opts.host.region;
   const source = `ECR GetAuthorizationToken (account ${opts.host.accountId}, region ${region})`;
-  const cachePath = opts.cacheDir ? `${opts.cacheDir}/${ecrCacheKey(opts.host, region, opts.env)}` : undefined;
+  const cachePath = opts.cacheDir
+    ? `${opts.cacheDir}/${ecrCacheKey(opts.host, region, opts.env)}`
+    : undefined;
   if (cachePath) {
     const cached = await readCache(cachePath, now());
     if (cached) {
-      opts.log?.(`ecr: using the cached authorization token (expires ${new Date(cached.expiresAt).toISOString()})`);
-      return { kind: "basic", username: cached.username, password: cached.password, source: `${source}, cached` };
+      opts.log?.(
+        `ecr: using the cached authorization token (expires ${new Date(cached.expiresAt).toISOString()})`,
+      );
+      return {
+        kind: "basic",
+        username: cached.username,
+        password: cached.password,
+        source: `${source}, cached`,
+      };
     }
   }
   opts.log?.(`ecr: calling GetAuthorizationToken in ${region}`);
@@ -122,9 +131,15 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
     data = out.authorizationData?.[0];
   } catch (err) {
     const e = err as { name?: string; message?: string };
-    throw new AuthError(`ECR GetAuthorizationToken failed in ${region}: ${e.name ?? "Error"}: ${(e.message ?? "").split("\n")[0].slice(0, 200)}`, {
-      hint: "check the AWS credentials (environment, profile, instance or container role) and ecr:GetAuthorizationToken permission",
-    });
+    throw new AuthError(
+      `ECR GetAuthorizationToken failed in ${region}: ${e.name ?? "Error"}: ${
+        (e.message ?? "").split("\n")[0].slice(0, 200)
+      }`,
+      {
+        hint:
+          "check the AWS credentials (environment, profile, instance or container role) and ecr:GetAuthorizationToken permission",
+      },
+    );
   } finally {
     client.destroy();
   }

@@ -36,7 +36,8 @@ export const spawnHelper: HelperRunner = async (program, input) => {
     }
     if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
       throw new ConfigError(`not allowed to run credential helper ${program}`, {
-        hint: "this build may only run known docker-credential-* helpers; use a docker config auths entry instead",
+        hint:
+          "this build may only run known docker-credential-* helpers; use a docker config auths entry instead",
       });
     }
     throw new ConfigError(`cannot run credential helper ${program}: ${(err as Error).message}`);
@@ -68,7 +69,8 @@ export async function helperCredential(
   const program = `docker-credential-${name}`;
   const source = `credential helper ${program}`;
   const { code, stdout, stderr } = await run(program, serverUrl);
-  const errText = new TextDecoder().decode(stderr.slice(0, 4096)) + new TextDecoder().decode(stdout.slice(0, 4096));
+  const errText = new TextDecoder().decode(stderr.slice(0, 4096)) +
+    new TextDecoder().decode(stdout.slice(0, 4096));
   if (code !== 0) {
     if (/credentials not found|not found in native keychain|no credentials/i.test(errText)) return undefined;
     throw new AuthError(`${source} failed for ${serverUrl} (exit ${code})`, {
