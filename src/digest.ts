@@ -29,7 +29,7 @@ export function parseDigest(text: string): ParsedDigest {
   const m = DIGEST.exec(text);
   const algorithm = m?.[1];
   const hex = m?.[2] ?? "";
-  if (!m || !algorithm || !(algorithm in HEX_LENGTH)) {
+  if (!m || !algorithm || !Object.hasOwn(HEX_LENGTH, algorithm)) {
     throw new ManifestError(`invalid digest "${text.slice(0, 100)}": expected sha256:<64 hex digits>`);
   }
   if (hex.length !== HEX_LENGTH[algorithm] || !/^[0-9a-f]+$/.test(hex)) {

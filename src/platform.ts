@@ -65,9 +65,10 @@ const TOKEN = /^[a-z0-9][a-z0-9._-]*$/;
  * ```
  */
 export function normalizePlatform(p: Platform): Platform {
-  const os = OS_ALIASES[p.os.toLowerCase()] ?? p.os.toLowerCase();
+  const osIn = p.os.toLowerCase();
+  const os = Object.hasOwn(OS_ALIASES, osIn) ? OS_ALIASES[osIn] : osIn;
   const archIn = p.architecture.toLowerCase();
-  const alias = ARCH_ALIASES[archIn];
+  const alias = Object.hasOwn(ARCH_ALIASES, archIn) ? ARCH_ALIASES[archIn] : undefined;
   const architecture = alias?.architecture ?? archIn;
   let variant = p.variant?.toLowerCase() || alias?.variant;
   if (architecture === "arm64" && (variant === "v8" || variant === "8")) variant = undefined;
@@ -97,7 +98,7 @@ export function parsePlatform(text: string): Platform {
     });
   }
   if (parts.length === 1) return normalizePlatform({ os: "linux", architecture: parts[0] });
-  if (parts.length === 2 && !KNOWN_OS.has(parts[0]) && parts[0] in ARCH_ALIASES) {
+  if (parts.length === 2 && !KNOWN_OS.has(parts[0]) && Object.hasOwn(ARCH_ALIASES, parts[0])) {
     // `arm64/v8`: an architecture and variant, on Linux.
     return normalizePlatform({ os: "linux", architecture: parts[0], variant: parts[1] });
   }

@@ -126,7 +126,7 @@ export function parseReference(input: string): Reference {
     if (c === "") fail(input, "the repository path has an empty component");
     if (!PATH_COMPONENT.test(c)) {
       if (c.toLowerCase() !== c && PATH_COMPONENT.test(c.toLowerCase())) {
-        fail(input, `repository names must be lower-case ("${c}")`);
+        fail(input, `repository names must be lower-case ("${c.slice(0, 80)}")`);
       }
       fail(input, `"${c.slice(0, 80)}" is not a valid repository path component`);
     }

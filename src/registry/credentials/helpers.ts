@@ -43,8 +43,12 @@ export const spawnHelper: HelperRunner = async (program, input) => {
     throw new ConfigError(`cannot run credential helper ${program}: ${(err as Error).message}`);
   }
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
+  try {
+    await writer.write(new TextEncoder().encode(input));
+    await writer.close();
+  } catch {
+    // A helper that exits without reading its input fails below with its own exit code and message.
+  }
   const out = await child.output();
   return { code: out.code, stdout: out.stdout, stderr: out.stderr };
 };

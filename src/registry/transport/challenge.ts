@@ -81,7 +81,8 @@ export function parseChallenges(header: string | null | undefined): Challenge[] 
       i = afterTok;
       skipSpace();
       const t68 = /^[A-Za-z0-9._~+/-]+=*/.exec(s.slice(i))?.[0];
-      if (t68 && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\s*=[^=]/.test(s.slice(i))) {
+      // `name=value` starts the parameters; `abc=` followed by nothing, a comma or more `=` is token68.
+      if (t68 && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\s*=\s*[^=,\s]/.test(s.slice(i))) {
         current.params[""] = t68;
         i += t68.length;
       }
