@@ -35,15 +35,20 @@ function outcome<T>(
   allowed: (abstract new (...args: never[]) => Error)[],
   label: string,
 ): Outcome<T> {
-  const started = performance.now();
-  let r: Outcome<T>;
-  try {
-    r = { ok: true, value: fn() };
-  } catch (error) {
-    r = { ok: false, error };
-  }
-  const ms = performance.now() - started;
-  if (ms > MAX_MS) throw new Error(`${label} took ${ms.toFixed(1)} ms`);
+  const timed = (): [Outcome<T>, number] => {
+    const started = performance.now();
+    let out: Outcome<T>;
+    try {
+      out = { ok: true, value: fn() };
+    } catch (error) {
+      out = { ok: false, error };
+    }
+    return [out, performance.now() - started];
+  };
+  let [r, ms] = timed();
+  // A GC pause or a busy CI core can stall one call; an input that is really slow is slow every time.
+  if (ms > MAX_MS) [r, ms] = timed();
+  if (ms > MAX_MS) throw new Error(`${label} took ${ms.toFixed(1)} ms (twice)`);
   if (!r.ok && !allowed.some((c) => r.ok === false && r.error instanceof c)) {
     const e = r.error as Error;
     throw new Error(`${label} threw ${e?.name ?? typeof e}: ${String(e?.message ?? e).slice(0, 200)}`);
