@@ -46,8 +46,12 @@ export async function writeFilesAtomic(files: OutputFile[]): Promise<void> {
     for (const f of files) {
       const tmp = `${dirname(f.path)}/.${f.path.split("/").pop()}.${crypto.randomUUID().slice(0, 8)}.tmp`;
       temps.push({ tmp, path: f.path });
+      // Replacing a file keeps its permissions: a file the user made private (an SBOM with --include-env may
+      // hold secrets) must not become world-readable because the new content arrived through a new inode.
+      const existing = await Deno.stat(f.path).catch(() => undefined);
       const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
       try {
+        if (existing?.isFile && existing.mode !== null) await Deno.chmod(tmp, existing.mode & 0o777);
         let off = 0;
         while (off < f.bytes.byteLength) off += await file.write(f.bytes.subarray(off));
         await file.sync();

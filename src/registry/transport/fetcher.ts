@@ -82,7 +82,9 @@ export function networkError(err: unknown, url: string, signal?: AbortSignal): E
       hint: "check the host and port; for a plain HTTP registry use --plain-http",
     });
   }
-  if (/reset|broken pipe|unexpected eof|connection closed|incomplete/i.test(text)) {
+  // "error reading a body from connection" is what Deno says (and all it says) when a body breaks off mid-way,
+  // e.g. the connection closed before Content-Length bytes arrived.
+  if (/reset|broken pipe|unexpected eof|connection closed|incomplete|error reading a body/i.test(text)) {
     return new NetworkError(`connection to ${origin} was interrupted: ${shorten(text)}`, {
       hint: "try again; if it persists, check proxies between you and the registry",
     });

@@ -53,7 +53,13 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
   for (const s of secrets) {
     if (s && s.length >= 4) out = out.split(s).join("REDACTED");
   }
-  out = out.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, "$1 REDACTED");
+  // Not the auth-params of a challenge (`WWW-Authenticate: Bearer realm="...",service=...`, as logged with
+  // --verbose): those hold no secret, and "redacting" `realm=` mangled the challenge in the log. A credential
+  // (token68, base64) never starts with one of these names followed by `=`.
+  out = out.replace(
+    /\b(Bearer|Basic)\s+(?!(?:realm|service|scope|error|error_description|error_uri|charset)=)[A-Za-z0-9._~+/=-]+/gi,
+    "$1 REDACTED",
+  );
   out = out.replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, "REDACTED");
   out = out.replace(
     /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|sig|token|access_token)=)[^&\s"']+/gi,

@@ -1,12 +1,14 @@
 /**
  * Retries with exponential backoff and full jitter for transient failures: network errors, 408, 429, 500,
  * 502, 503, 504. `Retry-After` (seconds or HTTP date) is honoured up to a cap. Other statuses pass through.
+ * A body that breaks off mid-way (reset, or closed short of its Content-Length) is a network error too: it is
+ * resumed from a fresh attempt, within the same budget (see {@link resumableBody}).
  *
  * @module
  */
 
 import { NetworkError, TimeoutError } from "../../errors.ts";
-import type { Fetcher } from "./fetcher.ts";
+import { type Fetcher, networkError } from "./fetcher.ts";
 import type { Logger } from "./log.ts";
 import { redactUrl } from "./redact.ts";
 
@@ -78,24 +80,17 @@ export function withRetry(next: Fetcher, opts: RetryOptions): Fetcher {
   const cap = opts.maxDelayMs ?? 10_000;
   const random = opts.random ?? Math.random;
   return async (req) => {
-    for (let attempt = 0;; attempt++) {
-      let res: Response | undefined;
-      let failure: unknown;
-      try {
-        res = await next(req.clone());
-      } catch (err) {
-        if (err instanceof TimeoutError || !retryable(err) || attempt >= opts.retries) throw err;
-        failure = err;
-      }
-      if (res && (!RETRY_STATUSES.has(res.status) || attempt >= opts.retries)) return res;
+    let attempt = 0;
+    /** Log, then sleep the backoff (or the advised Retry-After) before the next attempt. */
+    const pause = async (res: Response | undefined, reason: string) => {
       const backoff = Math.min(cap, base * 2 ** attempt) * random();
       const advised = res ? retryAfterMs(res.headers.get("retry-after")) : undefined;
       const delay = Math.min(cap, advised ?? backoff);
       await res?.body?.cancel().catch(() => {});
       opts.log?.(
-        `retry ${attempt + 1}/${opts.retries} of ${req.method} ${redactUrl(req.url)} in ${Math.round(delay)} ms (${
-          res ? `status ${res.status}` : (failure as Error).message
-        })`,
+        `retry ${attempt + 1}/${opts.retries} of ${req.method} ${redactUrl(req.url)} in ${
+          Math.round(delay)
+        } ms (${reason})`,
       );
       try {
         await sleep(delay, opts.signal);
@@ -104,6 +99,117 @@ export function withRetry(next: Fetcher, opts: RetryOptions): Fetcher {
           hint: "the registry kept failing until the deadline; raise --timeout or try later",
         });
       }
+    };
+    for (;; attempt++) {
+      let res: Response | undefined;
+      let failure: unknown;
+      try {
+        res = await next(req.clone());
+      } catch (err) {
+        if (err instanceof TimeoutError || !retryable(err) || attempt >= opts.retries) throw err;
+        failure = err;
+      }
+      if (res && (!RETRY_STATUSES.has(res.status) || attempt >= opts.retries)) {
+        return attempt < opts.retries ? resumableBody(req, res, resend) : res;
+      }
+      await pause(res, res ? `status ${res.status}` : (failure as Error).message);
+    }
+
+    /**
+     * The body of `first` broke off with `cause`: send the request again (while attempts remain) and return
+     * the new response, if it is provably the same object; otherwise throw the failure as a typed error.
+     */
+    async function resend(first: Response, cause: unknown): Promise<Response> {
+      let failure = networkError(cause, req.url, opts.signal);
+      for (;;) {
+        if (failure instanceof TimeoutError || !retryable(failure) || attempt >= opts.retries) throw failure;
+        await pause(undefined, `body: ${failure.message}`);
+        attempt++;
+        let again: Response;
+        try {
+          again = await next(req.clone());
+        } catch (err) {
+          failure = networkError(err, req.url, opts.signal);
+          continue;
+        }
+        if (RETRY_STATUSES.has(again.status)) {
+          await again.body?.cancel().catch(() => {});
+          failure = new NetworkError(`${new URL(req.url).origin} answered ${again.status} on a retry`);
+          continue;
+        }
+        if (!sameRepresentation(first, again)) {
+          await again.body?.cancel().catch(() => {});
+          throw failure;
+        }
+        return again;
+      }
     }
   };
+}
+
+const VALIDATORS = ["etag", "docker-content-digest"];
+
+/** Same status, same declared length, and the same ETag or Docker-Content-Digest: the same bytes. */
+function sameRepresentation(a: Response, b: Response): boolean {
+  if (a.status !== b.status || a.headers.get("content-length") !== b.headers.get("content-length")) {
+    return false;
+  }
+  return VALIDATORS.some((h) => a.headers.get(h) !== null && a.headers.get(h) === b.headers.get(h));
+}
+
+/**
+ * `res`, with a body that survives a connection breaking off mid-way: on a read error the request is sent
+ * again (`resend`, which spends the same retry budget and respects the deadline), the bytes already handed
+ * to the reader are skipped in the new body, and reading goes on. The consumer's own size caps still apply
+ * chunk by chunk. Only for GET/HEAD answers with a Content-Length and a validator (ETag or
+ * Docker-Content-Digest), so a resumed body is provably the same representation; anything else is returned
+ * unchanged.
+ */
+function resumableBody(
+  req: Request,
+  res: Response,
+  resend: (first: Response, cause: unknown) => Promise<Response>,
+): Response {
+  if (!res.body || !res.ok || (req.method !== "GET" && req.method !== "HEAD")) return res;
+  if (!res.headers.get("content-length") || !VALIDATORS.some((h) => res.headers.get(h) !== null)) return res;
+  let reader = res.body.getReader();
+  let delivered = 0;
+  let skip = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          reader.releaseLock();
+          const again = await resend(res, err);
+          if (!again.body) throw networkError(err, req.url);
+          reader = again.body.getReader();
+          skip = delivered;
+          continue;
+        }
+        if (chunk.done) {
+          // A resumed body that ends before the point where the first broke off is short: the reader's size
+          // and digest checks report it.
+          controller.close();
+          return;
+        }
+        let bytes = chunk.value;
+        if (skip > 0) {
+          const n = Math.min(skip, bytes.byteLength);
+          skip -= n;
+          bytes = bytes.subarray(n);
+          if (bytes.byteLength === 0) continue;
+        }
+        delivered += bytes.byteLength;
+        controller.enqueue(bytes);
+        return;
+      }
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }

@@ -1,0 +1,214 @@
+/**
+ * Output files: written atomically (a new inode renamed over the old one), never touched by a failed run
+ * (whether it fails fetching, verifying or writing), no temporary files left behind, and a clear error for
+ * an output path in a directory that does not exist.
+ */
+
+import assert from "node:assert/strict";
+import { runCli } from "./support/cli.ts";
+import { faults, startFaultProxy } from "./support/fault_proxy.ts";
+import { seedImages } from "./support/images.ts";
+import { sha256Digest } from "./support/push.ts";
+import { startRegistry } from "./support/registry.ts";
+
+interface Snapshot {
+  [name: string]: { digest: string; ino: number | null; mtime: number | undefined; isFile: boolean };
+}
+
+/** Every entry of `dir` (not recursive): content digest, inode, mtime. */
+async function snapshot(dir: string): Promise<Snapshot> {
+  const out: Snapshot = {};
+  for await (const e of Deno.readDir(dir)) {
+    const path = `${dir}/${e.name}`;
+    const info = await Deno.stat(path);
+    out[e.name] = {
+      digest: info.isFile ? sha256Digest(await Deno.readFile(path)) : "",
+      ino: info.ino,
+      mtime: info.mtime?.getTime(),
+      isFile: info.isFile,
+    };
+  }
+  return out;
+}
+
+function assertFailedQuietly(r: { code: number; stdout: Uint8Array; stderr: string }, message: RegExp): void {
+  assert.equal(r.code, 1, `expected exit 1: ${r.stderr}`);
+  assert.equal(r.stdout.byteLength, 0, "stdout must stay empty on failure");
+  assert.equal(r.stderr.trimEnd().split("\n").length, 1, `expected one line: ${r.stderr}`);
+  assert.match(r.stderr, message);
+}
+
+Deno.test("output: atomic files, untouched on failure, clear errors", async (t) => {
+  await using reg = await startRegistry({ auth: "none" });
+  const catalog = await seedImages(reg);
+  await using proxy = await startFaultProxy(reg);
+  // The config blob comes back with one byte changed: the manifest is fine, the run fails after fetching.
+  proxy.scenario("badconfig", faults.editBody("blobs", (b) => b.map((x, i) => i === 0 ? x ^ 1 : x)));
+  const oci = catalog.oci;
+  const good = `${reg.host}/${oci.reference}`;
+  const missing = `${reg.host}/test/oci:no-such-tag`;
+  const tampered = proxy.ref("badconfig", oci.reference);
+  const work = await Deno.realPath(await Deno.makeTempDir({ prefix: "output-test-" }));
+  const cli = (args: string[]) => runCli([...args, "--plain-http"], { cwd: work });
+  let n = 0;
+  const freshDir = async () => {
+    const d = `${work}/case-${++n}`;
+    await Deno.mkdir(d);
+    return d;
+  };
+
+  try {
+    await t.step("-o into a missing directory: exit 1, names the directory, creates nothing", async () => {
+      const dir = await freshDir();
+      const target = `${dir}/missing/sub/manifest.json`;
+      const r = await cli(["get_manifest", "-u", good, "-o", target]);
+      assertFailedQuietly(r, new RegExp(`directory ${dir}/missing/sub does not exist`));
+      assert.deepEqual(await snapshot(dir), {});
+    });
+
+    await t.step("-o relative to the working directory, into a missing directory", async () => {
+      const r = await cli(["get_digest_metadata", "-u", good, "-o", "nowhere/config.json"]);
+      assertFailedQuietly(r, /directory nowhere does not exist/);
+      await assert.rejects(Deno.stat(`${work}/nowhere`), Deno.errors.NotFound);
+    });
+
+    await t.step("capture --output-dir that does not exist: exit 1, names it, creates nothing", async () => {
+      const dir = await freshDir();
+      const r = await cli(["capture", "-u", good, "--output-dir", `${dir}/absent`]);
+      assertFailedQuietly(r, new RegExp(`${dir}/absent does not exist`));
+      assert.deepEqual(await snapshot(dir), {});
+    });
+
+    await t.step("a failing run (not found) leaves an existing -o file byte-identical", async () => {
+      const dir = await freshDir();
+      await Deno.writeTextFile(`${dir}/out.json`, "precious\n");
+      const before = await snapshot(dir);
+      for (const command of ["get_manifest", "get_digest_metadata", "sbom"]) {
+        const r = await cli([command, "-u", missing, "-o", `${dir}/out.json`]);
+        assertFailedQuietly(r, /not found/);
+      }
+      assert.deepEqual(await snapshot(dir), before);
+      assert.equal(await Deno.readTextFile(`${dir}/out.json`), "precious\n");
+    });
+
+    await t.step(
+      "a run failing after the manifest was fetched (bad config) leaves the -o file alone",
+      async () => {
+        const dir = await freshDir();
+        await Deno.writeTextFile(`${dir}/out.json`, "precious\n");
+        const before = await snapshot(dir);
+        for (const command of ["get_digest_metadata", "sbom", "provenance"]) {
+          const extra = command === "provenance" ? ["--format", "descriptor"] : [];
+          const r = await cli([command, "-u", tampered, "-o", `${dir}/out.json`, ...extra]);
+          assertFailedQuietly(r, /does not match/);
+        }
+        assert.deepEqual(await snapshot(dir), before);
+      },
+    );
+
+    await t.step("-o naming an existing directory: exit 1, nothing changed, no temp file left", async () => {
+      const dir = await freshDir();
+      await Deno.mkdir(`${dir}/out.json`);
+      const before = await snapshot(dir);
+      const r = await cli(["get_manifest", "-u", good, "-o", `${dir}/out.json`]);
+      assertFailedQuietly(r, /is a directory/);
+      assert.deepEqual(await snapshot(dir), before);
+    });
+
+    await t.step("capture with a failing fetch leaves existing files unchanged and adds none", async () => {
+      const dir = await freshDir();
+      await Deno.writeTextFile(`${dir}/manifest.json`, "old manifest\n");
+      await Deno.writeTextFile(`${dir}/config.json`, "old config\n");
+      await Deno.writeTextFile(`${dir}/sbom.cdx.json`, "old sbom\n");
+      await Deno.writeTextFile(`${dir}/notes.txt`, "unrelated\n");
+      const before = await snapshot(dir);
+      assertFailedQuietly(await cli(["capture", "-u", missing, "--output-dir", dir]), /not found/);
+      assert.deepEqual(await snapshot(dir), before);
+      assertFailedQuietly(await cli(["capture", "-u", tampered, "--output-dir", dir]), /does not match/);
+      assert.deepEqual(await snapshot(dir), before);
+    });
+
+    await t.step("capture failing while writing (one target is a directory): all or nothing", async () => {
+      const dir = await freshDir();
+      await Deno.writeTextFile(`${dir}/manifest.json`, "old manifest\n");
+      await Deno.mkdir(`${dir}/config.json`);
+      const before = await snapshot(dir);
+      const r = await cli(["capture", "-u", good, "--output-dir", dir]);
+      assertFailedQuietly(r, /config\.json.*is a directory/);
+      // No file replaced, none added, no temporary file left over.
+      assert.deepEqual(await snapshot(dir), before);
+    });
+
+    await t.step(
+      "a successful -o replaces the file atomically: new inode, right bytes, no leftovers",
+      async () => {
+        const dir = await freshDir();
+        const target = `${dir}/manifest.json`;
+        await Deno.writeTextFile(target, "old content that is longer than nothing\n");
+        // A hard link keeps the old inode reachable: an in-place rewrite would show up through it.
+        await Deno.link(target, `${dir}/old-link`);
+        const before = await Deno.stat(target);
+        const r = await cli(["get_manifest", "-u", good, "-o", target]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout.byteLength, 0, "nothing on stdout with -o");
+        const after = await Deno.stat(target);
+        assert.notEqual(after.ino, before.ino, "the file should have been replaced, not rewritten in place");
+        assert.equal(sha256Digest(await Deno.readFile(target)), oci.manifestDigest);
+        assert.equal(await Deno.readTextFile(`${dir}/old-link`), "old content that is longer than nothing\n");
+        assert.deepEqual(Object.keys(await snapshot(dir)).sort(), ["manifest.json", "old-link"]);
+      },
+    );
+
+    await t.step("replacing a file keeps its permissions (a private file stays private)", async () => {
+      const dir = await freshDir();
+      await Deno.writeTextFile(`${dir}/sbom.json`, "old\n", { mode: 0o600 });
+      await Deno.chmod(`${dir}/sbom.json`, 0o600);
+      await Deno.writeTextFile(`${dir}/config.json`, "old\n");
+      await Deno.chmod(`${dir}/config.json`, 0o640);
+      const r = await cli(["sbom", "-u", good, "-o", `${dir}/sbom.json`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((await Deno.stat(`${dir}/sbom.json`)).mode! & 0o777, 0o600);
+      const c = await cli(["capture", "-u", good, "--output-dir", dir]);
+      assert.equal(c.code, 0, c.stderr);
+      assert.equal((await Deno.stat(`${dir}/config.json`)).mode! & 0o777, 0o640);
+      assert.equal(sha256Digest(await Deno.readFile(`${dir}/config.json`)), sha256Digest(oci.configBytes));
+    });
+
+    await t.step("a successful capture replaces every file and leaves nothing else behind", async () => {
+      const dir = await freshDir();
+      await Deno.writeTextFile(`${dir}/config.json`, "old config\n");
+      const before = await Deno.stat(`${dir}/config.json`);
+      const r = await cli(["capture", "-u", good, "--output-dir", dir]);
+      assert.equal(r.code, 0, r.stderr);
+      const after = await snapshot(dir);
+      assert.deepEqual(
+        Object.keys(after).sort(),
+        ["config.json", "image.descriptor.json", "manifest.json", "sbom.cdx.json"],
+      );
+      assert.notEqual(after["config.json"].ino, before.ino);
+      assert.equal(after["config.json"].digest, sha256Digest(oci.configBytes));
+      assert.equal(after["manifest.json"].digest, oci.manifestDigest);
+    });
+
+    await t.step("-o - writes to stdout, and no file named '-' appears", async () => {
+      const r = await runCli(["get_digest_metadata", "-u", good, "--plain-http", "-o", "-"], { cwd: work });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(sha256Digest(r.stdout), sha256Digest(oci.configBytes));
+      await assert.rejects(Deno.stat(`${work}/-`), Deno.errors.NotFound);
+    });
+
+    await t.step("no temporary files anywhere in the work directory", async () => {
+      const stray: string[] = [];
+      const walk = async (d: string) => {
+        for await (const e of Deno.readDir(d)) {
+          if (e.isDirectory) await walk(`${d}/${e.name}`);
+          else if (/\.tmp$|^\.[^/]*\.[0-9a-f]{8}\.tmp$/.test(e.name)) stray.push(`${d}/${e.name}`);
+        }
+      };
+      await walk(work);
+      assert.deepEqual(stray, []);
+    });
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});
