@@ -14,7 +14,11 @@ export interface OutputFile {
   bytes: Uint8Array;
 }
 
-async function checkDirectory(path: string): Promise<void> {
+/**
+ * Fail early, before any network work, when `path` cannot be an output file: its directory is missing or is
+ * not a directory.
+ */
+export async function checkDirectory(path: string): Promise<void> {
   const dir = dirname(path);
   let info: Deno.FileInfo;
   try {

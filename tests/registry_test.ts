@@ -297,6 +297,24 @@ Deno.test("registry (basic): credential sources: helper, containers auth file, w
       assert.equal((await Deno.readTextFile(log)).trim(), `get ${reg.host}`);
     });
 
+    await t.step("a credential helper that hangs is killed at the --timeout deadline", async () => {
+      const bin = `${tmp}/slowbin`;
+      await Deno.mkdir(bin);
+      await Deno.writeTextFile(`${bin}/docker-credential-eimeslow`, "#!/bin/sh\nsleep 30\n", { mode: 0o755 });
+      const cfg = await dockerConfigDir({ credsStore: "eimeslow" });
+      const started = performance.now();
+      const r = await runCli(["get_manifest", "-u", uri, ...ca, "--timeout", "2"], {
+        env: { DOCKER_CONFIG: cfg, PATH: `${bin}:${Deno.env.get("PATH")}` },
+      });
+      const seconds = (performance.now() - started) / 1000;
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /credential helper docker-credential-eimeslow did not answer before the deadline/,
+      );
+      assert.ok(seconds < 10, `took ${seconds} s`);
+    });
+
     await t.step("REGISTRY_AUTH_FILE with a namespaced key", async () => {
       const file = `${tmp}/auth.json`;
       await Deno.writeTextFile(

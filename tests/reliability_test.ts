@@ -431,6 +431,10 @@ Deno.test("reliability: retries, timeouts, redirects, limits and bad content thr
     proxy.scenario("badjson", faults.serve("manifests", manifestReply(body, MediaTypes.ociManifest)));
     failed(await cli(proxy, configOf("badjson")), /manifest is not valid JSON/);
     failed(
+      await cli(proxy, ["get_manifest", "-u", proxy.ref("badjson", oci.reference)]),
+      /manifest is not valid JSON/,
+    );
+    failed(
       await cli(proxy, ["sbom", "-u", proxy.ref("badjson", oci.reference)]),
       /manifest is not valid JSON/,
     );
@@ -456,6 +460,12 @@ Deno.test("reliability: retries, timeouts, redirects, limits and bad content thr
     );
     failed(await cli(proxy, configOf("schema1")), /schema1 manifest, which is unsupported/);
     assert.equal(count(proxy, "schema1", "manifests"), 1);
+    // get_manifest prints raw bytes, but never bytes it cannot read as a manifest.
+    failed(
+      await cli(proxy, ["get_manifest", "-u", proxy.ref("schema1", oci.reference)]),
+      /schema1 manifest, which is unsupported/,
+    );
+    assert.equal(count(proxy, "schema1", "manifests"), 2);
     assert.equal(count(proxy, "schema1", "blobs"), 0);
     // Served with a generic type, it is recognised by its schemaVersion.
     proxy.scenario("schema1json", faults.serve("manifests", manifestReply(body, "application/json")));

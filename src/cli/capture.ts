@@ -9,7 +9,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { systemClock } from "../formats/clock.ts";
-import { type OutputFile, writeFilesAtomic } from "../output.ts";
+import { checkDirectory, type OutputFile, writeFilesAtomic } from "../output.ts";
 import { resolveImage } from "../source.ts";
 import { addCommonOptions, type CommonOptions, type RunContext } from "./common.ts";
 import { addSubjectOptions } from "./provenance.ts";
@@ -39,6 +39,7 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
   const dir = opts.outputDir;
   if (!dir) throw new UsageError("capture needs --output-dir DIR");
   const clock = systemClock(ctx.env);
+  await checkDirectory(`${dir.replace(/\/+$/, "")}/${CAPTURE_FILES.manifest}`);
   const { hashSubjects } = await import("../subjects.ts");
   const source = await ctx.openSource();
   try {

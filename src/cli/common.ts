@@ -11,6 +11,7 @@ import { hostPlatform, parsePlatform, type Platform } from "../platform.ts";
 import { parseReference } from "../reference.ts";
 import type { ImageSource } from "../source.ts";
 import { redactText } from "../registry/transport/redact.ts";
+import { checkDirectory } from "../output.ts";
 
 /** Defaults, documented in `--help` and the README. */
 export const DEFAULT_RETRIES = 3;
@@ -135,6 +136,8 @@ export function makeContext(
   };
 
   const openSource = async (): Promise<ImageSource & { close?(): void }> => {
+    // A missing output directory is reported before any request is made.
+    if (options.output && options.output !== "-") await checkDirectory(options.output);
     if (input.startsWith("oci:")) {
       const { openOciLayout, parseOciReference } = await import("../oci-layout.ts");
       return await openOciLayout(parseOciReference(input), { input });

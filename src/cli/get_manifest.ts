@@ -6,6 +6,7 @@
  */
 
 import type { Command } from "commander";
+import { decodeManifest } from "../manifest.ts";
 import { resolveManifest } from "../source.ts";
 import { addCommonOptions, type CommonOptions, type RunContext } from "./common.ts";
 import { emit, prettyJson } from "./emit.ts";
@@ -15,7 +16,10 @@ export async function getManifest(ctx: RunContext): Promise<void> {
   const source = await ctx.openSource();
   try {
     const top = await source.manifest();
-    const bytes = ctx.platformGiven ? (await resolveManifest(source, ctx, top)).manifest.bytes : top.bytes;
+    // Decoding checks what is printed is a manifest the tool understands (schema1 and non-JSON are errors).
+    const bytes = ctx.platformGiven
+      ? (await resolveManifest(source, ctx, top)).manifest.bytes
+      : (decodeManifest(top.bytes, top.mediaType), top.bytes);
     await emit(ctx.options.pretty ? prettyJson(bytes) : bytes, ctx.options.output);
   } finally {
     source.close?.();

@@ -112,6 +112,7 @@ export function openRegistry(
         region: s.region,
         ecrCacheDir: s.ecrCacheDir,
         log: s.log,
+        signal: s.signal,
       });
       for (const secret of secretsOf(found.credential)) s.onSecret?.(secret);
       s.log?.(

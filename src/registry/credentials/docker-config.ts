@@ -28,6 +28,8 @@ export interface ConfigEnv {
   env: Record<string, string | undefined>;
   readTextFile?: (path: string) => Promise<string>;
   runHelper?: HelperRunner;
+  /** The run's deadline, for credential helpers. */
+  signal?: AbortSignal;
 }
 
 const MAX_CONFIG = 4 * 1024 * 1024;
@@ -188,12 +190,12 @@ export async function lookupConfigCredentials(
       if (helper) {
         searched.push(`${dockerPath} credHelpers (docker-credential-${helper})`);
         for (const url of helperServerUrls(registry).slice(0, 1)) {
-          const c = await helperCredential(helper, url, run);
+          const c = await helperCredential(helper, url, run, cfg.signal);
           if (c) return { credential: c, searched };
         }
       } else if (file.credsStore) {
         searched.push(`${dockerPath} credsStore (docker-credential-${file.credsStore})`);
-        const c = await helperCredential(file.credsStore, helperServerUrls(registry)[0], run);
+        const c = await helperCredential(file.credsStore, helperServerUrls(registry)[0], run, cfg.signal);
         if (c) return { credential: c, searched };
       }
       searched.push(`${dockerPath} auths`);

@@ -11,7 +11,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { AuthError } from "../../errors.ts";
+import { AuthError, TimeoutError } from "../../errors.ts";
 import type { EcrHost } from "../ecr.ts";
 import type { Credential } from "./types.ts";
 
@@ -25,6 +25,8 @@ export interface EcrOptions {
   cacheDir?: string;
   log?: (line: string) => void;
   now?: () => number;
+  /** The run's deadline. */
+  signal?: AbortSignal;
 }
 
 interface CachedToken {
@@ -127,9 +129,16 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
   const client = new ECRClient({ region, useFipsEndpoint: opts.host.fips || undefined });
   let data;
   try {
-    const out = await client.send(new GetAuthorizationTokenCommand({ registryIds: [opts.host.accountId] }));
+    const out = await client.send(new GetAuthorizationTokenCommand({ registryIds: [opts.host.accountId] }), {
+      abortSignal: opts.signal,
+    });
     data = out.authorizationData?.[0];
   } catch (err) {
+    if (opts.signal?.aborted) {
+      throw new TimeoutError(`ECR GetAuthorizationToken in ${region} did not answer before the deadline`, {
+        hint: "check the network path to the ECR API or raise --timeout",
+      });
+    }
     const e = err as { name?: string; message?: string };
     throw new AuthError(
       `ECR GetAuthorizationToken failed in ${region}: ${e.name ?? "Error"}: ${

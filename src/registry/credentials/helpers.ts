@@ -6,7 +6,7 @@
  * @module
  */
 
-import { AuthError, ConfigError } from "../../errors.ts";
+import { AuthError, ConfigError, TimeoutError } from "../../errors.ts";
 import type { Credential } from "./types.ts";
 
 /** Largest answer read from a helper. */
@@ -16,10 +16,11 @@ const MAX_HELPER_OUTPUT = 1024 * 1024;
 export type HelperRunner = (
   program: string,
   input: string,
+  signal?: AbortSignal,
 ) => Promise<{ code: number; stdout: Uint8Array; stderr: Uint8Array }>;
 
 /** The real runner: spawn the program found on PATH. */
-export const spawnHelper: HelperRunner = async (program, input) => {
+export const spawnHelper: HelperRunner = async (program, input, signal) => {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(program, {
@@ -27,6 +28,8 @@ export const spawnHelper: HelperRunner = async (program, input) => {
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
+      // The run's deadline kills a helper that hangs (a locked keychain waiting for a prompt).
+      signal,
     }).spawn();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
@@ -49,8 +52,23 @@ export const spawnHelper: HelperRunner = async (program, input) => {
   } catch {
     // A helper that exits without reading its input fails below with its own exit code and message.
   }
-  const out = await child.output();
-  return { code: out.code, stdout: out.stdout, stderr: out.stderr };
+  const timeout = () =>
+    new TimeoutError(`credential helper ${program} did not answer before the deadline`, {
+      hint: "check the helper (it may be waiting for an unlocked keychain) or raise --timeout",
+    });
+  // Killing the helper does not close its pipes when a grandchild holds them, so the deadline is raced too.
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(timeout());
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    const out = await Promise.race([child.output(), aborted]);
+    if (signal?.aborted) throw timeout();
+    return { code: out.code, stdout: out.stdout, stderr: out.stderr };
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
 };
 
 /**
@@ -66,13 +84,14 @@ export async function helperCredential(
   name: string,
   serverUrl: string,
   run: HelperRunner = spawnHelper,
+  signal?: AbortSignal,
 ): Promise<Credential | undefined> {
   if (!/^[A-Za-z0-9._-]+$/.test(name)) {
     throw new ConfigError(`invalid credential helper name "${name.slice(0, 60)}" in docker config`);
   }
   const program = `docker-credential-${name}`;
   const source = `credential helper ${program}`;
-  const { code, stdout, stderr } = await run(program, serverUrl);
+  const { code, stdout, stderr } = await run(program, serverUrl, signal);
   const errText = new TextDecoder().decode(stderr.slice(0, 4096)) +
     new TextDecoder().decode(stdout.slice(0, 4096));
   if (code !== 0) {

@@ -42,6 +42,7 @@ export async function lookupCredentials(
       env: opts.env,
       cacheDir: opts.ecrCacheDir,
       log: opts.log,
+      signal: opts.signal,
     });
     return { credential, searched: [...found.searched, credential.source] };
   }
