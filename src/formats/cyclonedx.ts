@@ -38,6 +38,7 @@
  * @module
  */
 
+import Module from "node:module";
 import type { ResolvedImage } from "../image.ts";
 import { PROJECT_URL, TOOL_NAME, VERSION } from "../version.ts";
 import type { Clock } from "./clock.ts";
@@ -118,6 +119,99 @@ export function serialNumber(image: ResolvedImage, opts: Omit<SbomOptions, "form
   return `urn:uuid:${uuidV5(toolNamespace(PROJECT_URL), name)}`;
 }
 
+/** The parts of `@cyclonedx/cyclonedx-library` the SBOM is built with. */
+export interface CycloneDxLibrary {
+  Models: typeof import("@cyclonedx/cyclonedx-library/Models");
+  Enums: typeof import("@cyclonedx/cyclonedx-library/Enums");
+  Spec: typeof import("@cyclonedx/cyclonedx-library/Spec");
+  Serialize: typeof import("@cyclonedx/cyclonedx-library/Serialize");
+}
+
+let library: Promise<CycloneDxLibrary> | undefined;
+
+/**
+ * Load the library parts the SBOM needs, once per process. Start it early (once the first registry request is
+ * on the wire, see src/cli/sbom.ts) and await it later: loading is ~25-30 ms of compile and evaluation, which
+ * then overlaps the network round trips.
+ *
+ * Subpath entries only: the package root also loads the validators (ajv), which the CLI never needs. The XML
+ * stringifier's optional peer `xmlbuilder2` (with the DOM implementation it is built on: ~160 CommonJS modules,
+ * ~50 ms, twice the rest of the library) is loaded when XML is first serialised,
+ * not when `Serialize` is imported; see {@link deferXmlbuilder2}.
+ *
+ * @example
+ * ```ts
+ * const preload = loadCycloneDxLibrary(); // start now (the first request already sent)
+ * const image = await resolveImage(source, ctx); // meanwhile: the requests
+ * const bytes = await cyclonedxSbom(image, opts); // awaits the same load
+ * ```
+ */
+export function loadCycloneDxLibrary(): Promise<CycloneDxLibrary> {
+  library ??= (async () => {
+    const restore = deferXmlbuilder2();
+    try {
+      const [Models, Enums, Spec, Serialize] = await Promise.all([
+        import("@cyclonedx/cyclonedx-library/Models"),
+        import("@cyclonedx/cyclonedx-library/Enums"),
+        import("@cyclonedx/cyclonedx-library/Spec"),
+        import("@cyclonedx/cyclonedx-library/Serialize"),
+        // Loaded here too so that imagePurl() later finds it in the module cache.
+        import("packageurl-js"),
+      ]);
+      return { Models, Enums, Spec, Serialize };
+    } finally {
+      restore();
+    }
+  })();
+  // A failed load is retried by the next caller rather than cached.
+  library.catch(() => library = undefined);
+  return library;
+}
+
+/** The CommonJS loader's module-load hook (Node's `Module._load`, which Deno's `node:module` implements too). */
+type LoadFn = (request: string, parent: { filename?: string | null } | undefined, isMain: boolean) => unknown;
+
+/**
+ * While the library's `Serialize` entry is being imported, hand its XML stringifier a stand-in for
+ * `require("xmlbuilder2")` that loads the real module (through the same loader, from the same parent, so it
+ * resolves exactly as it would have) on first use, i.e. when an XML SBOM is serialised. The library only
+ * checks at load time that `create` is a function and calls it when serialising; the stand-in's `create`
+ * forwards to the real one, and any other property is read from the real module. Only that one request from
+ * that one library file is touched; everything else goes to the loader unchanged. Returns the function that
+ * removes the hook. Where the loader has no `_load` (not Node's loader) nothing is hooked and xmlbuilder2 is
+ * loaded eagerly, as without this.
+ *
+ * The XML path still imports `xmlbuilder2` itself with a literal specifier (see {@link cyclonedxSbom}), so it
+ * stays in the module graph and in `deno compile` output.
+ */
+function deferXmlbuilder2(): () => void {
+  const loader = Module as unknown as { _load?: LoadFn };
+  const original = loader._load;
+  if (typeof original !== "function") return () => {};
+  const hook: LoadFn = function (this: unknown, request, parent, isMain) {
+    if (
+      request === "xmlbuilder2" &&
+      /[/\\]@cyclonedx[/\\]cyclonedx-library[/\\].*[/\\]__xmlStringifiers[/\\]xmlbuilder2\.js$/.test(
+        parent?.filename ?? "",
+      )
+    ) {
+      let real: Record<PropertyKey, unknown> | undefined;
+      const load = () =>
+        real ??= original.call(loader, request, parent, isMain) as Record<PropertyKey, unknown>;
+      const create = (...args: unknown[]) => (load().create as (...a: unknown[]) => unknown)(...args);
+      return new Proxy({}, {
+        get: (_target, key) => key === "create" ? create : load()[key],
+        has: (_target, key) => key in load(),
+      });
+    }
+    return original.call(this, request, parent, isMain);
+  };
+  loader._load = hook;
+  return () => {
+    if (loader._load === hook) loader._load = original;
+  };
+}
+
 /**
  * The CycloneDX SBOM of `image`, serialised, with a trailing newline.
  *
@@ -129,13 +223,7 @@ export function serialNumber(image: ResolvedImage, opts: Omit<SbomOptions, "form
  * ```
  */
 export async function cyclonedxSbom(image: ResolvedImage, opts: SbomOptions): Promise<Uint8Array> {
-  // Subpath entries only: the package root also loads the validators (ajv), which the CLI never needs.
-  const [Models, Enums, Spec, Serialize] = await Promise.all([
-    import("@cyclonedx/cyclonedx-library/Models"),
-    import("@cyclonedx/cyclonedx-library/Enums"),
-    import("@cyclonedx/cyclonedx-library/Spec"),
-    import("@cyclonedx/cyclonedx-library/Serialize"),
-  ]);
+  const { Models, Enums, Spec, Serialize } = await loadCycloneDxLibrary();
   const purl = await imagePurl(image);
 
   const properties = new Models.PropertyRepository(
