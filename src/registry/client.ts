@@ -12,8 +12,8 @@ import {
   ForbiddenError,
   NetworkError,
   NotFoundError,
-  ToolError,
   TooLargeError,
+  ToolError,
 } from "../errors.ts";
 import type { Blob, Descriptor, ImageOrigin } from "../image.ts";
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES } from "../manifest.ts";
@@ -90,7 +90,9 @@ export class RegistrySource implements ImageSource {
   async blob(descriptor: Descriptor, maxBytes: number): Promise<Blob> {
     const what = `blob ${descriptor.digest} of ${this.ref.repository}`;
     if (descriptor.size > maxBytes) {
-      throw new TooLargeError(`${what} is ${descriptor.size} bytes, over the ${maxBytes}-byte limit for configs`);
+      throw new TooLargeError(
+        `${what} is ${descriptor.size} bytes, over the ${maxBytes}-byte limit for configs`,
+      );
     }
     const res = await this.get(this.url("blobs", descriptor.digest), "*/*", what);
     const bytes = await this.read(res, Math.min(maxBytes, descriptor.size), "config blob", descriptor.size);
@@ -131,13 +133,21 @@ export class RegistrySource implements ImageSource {
           hint: "check your credentials (docker login)",
         });
       case 403:
-        throw new ForbiddenError(`access to ${what} on ${registry} is forbidden${detail ? ` (${detail})` : ""}`, {
-          hint: "the credentials are valid but lack permission to pull this repository",
-        });
+        throw new ForbiddenError(
+          `access to ${what} on ${registry} is forbidden${detail ? ` (${detail})` : ""}`,
+          {
+            hint: "the credentials are valid but lack permission to pull this repository",
+          },
+        );
       default:
-        throw new NetworkError(`${registry} answered ${res.status} for ${what}${detail ? ` (${detail})` : ""}`, {
-          hint: res.status >= 500 ? "the registry is failing; try again later" : "check the request and registry",
-        });
+        throw new NetworkError(
+          `${registry} answered ${res.status} for ${what}${detail ? ` (${detail})` : ""}`,
+          {
+            hint: res.status >= 500
+              ? "the registry is failing; try again later"
+              : "check the request and registry",
+          },
+        );
     }
   }
 }

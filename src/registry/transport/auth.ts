@@ -92,7 +92,9 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
       });
     }
     throw new AuthError(
-      `${opts.registry} answered 401 with no usable challenge (${challenges.map((c) => c.scheme).join(", ") || "none"})`,
+      `${opts.registry} answered 401 with no usable challenge (${
+        challenges.map((c) => c.scheme).join(", ") || "none"
+      })`,
       { hint: "the registry's authentication scheme is not supported" },
     );
   }
@@ -122,7 +124,11 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
     const service = ch.params.service;
     let req: Request;
     if (cred?.kind === "identity-token") {
-      const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: cred.token, client_id: opts.clientId });
+      const form = new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: cred.token,
+        client_id: opts.clientId,
+      });
       if (service) form.set("service", service);
       if (scope) form.set("scope", scope);
       req = new Request(realm, {
@@ -132,18 +138,29 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
       });
     } else {
       if (service) realm.searchParams.set("service", service);
-      if (scope) for (const s of scope.split(" ")) realm.searchParams.append("scope", s);
+      if (scope) { for (const s of scope.split(" ")) realm.searchParams.append("scope", s); }
       const headers = new Headers();
       if (cred?.kind === "basic") headers.set("authorization", basicHeader(cred.username, cred.password));
       req = new Request(realm, { headers });
     }
-    opts.log?.(`auth: requesting a token from ${realm.origin}${realm.pathname} for ${scope ?? "no scope"}${cred ? ` with ${cred.source}` : " anonymously"}`);
+    opts.log?.(
+      `auth: requesting a token from ${realm.origin}${realm.pathname} for ${scope ?? "no scope"}${
+        cred ? ` with ${cred.source}` : " anonymously"
+      }`,
+    );
     const res = await opts.tokenFetcher(req);
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel().catch(() => {});
-      throw new AuthError(`token service of ${opts.registry} refused access to ${scope ?? "the registry"}: ${describeSearch(creds)}`, {
-        hint: cred ? "check the credentials (docker login again)" : "the repository needs credentials: log in with `docker login`",
-      });
+      throw new AuthError(
+        `token service of ${opts.registry} refused access to ${scope ?? "the registry"}: ${
+          describeSearch(creds)
+        }`,
+        {
+          hint: cred
+            ? "check the credentials (docker login again)"
+            : "the repository needs credentials: log in with `docker login`",
+        },
+      );
     }
     if (!res.ok) {
       await res.body?.cancel().catch(() => {});
@@ -170,7 +187,11 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
     return { header: `Bearer ${token}`, expiresAt: now() + Math.max(expiresIn - 10, 1) * 1000 };
   }
 
-  async function authFor(key: string, challenges: Challenge[], scope: string | undefined): Promise<CachedAuth> {
+  async function authFor(
+    key: string,
+    challenges: Challenge[],
+    scope: string | undefined,
+  ): Promise<CachedAuth> {
     let p = pending.get(key);
     if (!p) {
       p = authorize(challenges, scope);
@@ -223,7 +244,11 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
         creds.credential
           ? `unauthorized: ${opts.registry} refused ${what} with a fresh token: ${describeSearch(creds)}`
           : `unauthorized: ${opts.registry} denied anonymous access to ${what}: ${describeSearch(creds)}`,
-        { hint: creds.credential ? "check the credentials and their permissions" : "log in with `docker login`" },
+        {
+          hint: creds.credential
+            ? "check the credentials and their permissions"
+            : "log in with `docker login`",
+        },
       );
     }
     return second;

@@ -52,7 +52,9 @@ export async function readCapped(res: Response, max: number, what: string): Prom
 function tooLarge(what: string, max: number, declared?: number): TooLargeError {
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0)} MiB`;
   return new TooLargeError(
-    `${what} is larger than the ${mib(max)} limit${declared !== undefined ? ` (declared ${declared} bytes)` : ""}`,
+    `${what} is larger than the ${mib(max)} limit${
+      declared !== undefined ? ` (declared ${declared} bytes)` : ""
+    }`,
     { hint: "the registry served something that is not a normal manifest or config; nothing was written" },
   );
 }

@@ -56,7 +56,10 @@ export function baseFetcher(opts: BaseFetchOptions): Fetcher & { close(): void }
 export function networkError(err: unknown, url: string, signal?: AbortSignal): Error {
   if (err instanceof NetworkError || err instanceof TimeoutError) return err;
   const origin = safeOrigin(url);
-  if (signal?.aborted || (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError"))) {
+  if (
+    signal?.aborted ||
+    (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError"))
+  ) {
     return new TimeoutError(`timed out talking to ${origin}`, {
       hint: "the registry did not answer in time; raise --timeout or check the network",
     });
@@ -69,7 +72,8 @@ export function networkError(err: unknown, url: string, signal?: AbortSignal): E
   }
   if (/certificate|tls|ssl|handshake/i.test(text)) {
     return new NetworkError(`TLS failure talking to ${origin}: ${shorten(text)}`, {
-      hint: "if the registry uses a private CA, pass it with --ca-file FILE.pem; for a plain HTTP registry use --plain-http",
+      hint:
+        "if the registry uses a private CA, pass it with --ca-file FILE.pem; for a plain HTTP registry use --plain-http",
     });
   }
   if (/dns error|lookup address|name or service not known|no such host|nodename nor servname/i.test(text)) {
@@ -111,7 +115,10 @@ function causeText(err: unknown): string {
 
 function shorten(text: string): string {
   // The runtime repeats the URL in its messages; it may carry a presigned query, so drop it.
-  const cleaned = text.replace(/error sending request for url \([^)]*\):?\s*/g, "").replace(/https?:\/\/\S+/g, "<url>")
+  const cleaned = text.replace(/error sending request for url \([^)]*\):?\s*/g, "").replace(
+    /https?:\/\/\S+/g,
+    "<url>",
+  )
     .replace(/\s+/g, " ").trim();
   return cleaned.length > 200 ? `${cleaned.slice(0, 197)}...` : cleaned;
 }

@@ -28,7 +28,9 @@ export function withLogging(next: Fetcher, log: Logger, headers = true): Fetcher
     }
     try {
       const res = await next(req);
-      log(`< ${res.status} ${req.method} ${redactUrl(req.url)} (${Math.round(performance.now() - started)} ms)`);
+      log(
+        `< ${res.status} ${req.method} ${redactUrl(req.url)} (${Math.round(performance.now() - started)} ms)`,
+      );
       if (headers) {
         for (const [k, v] of res.headers) log(`<   ${k}: ${redactHeader(k, v)}`);
       }

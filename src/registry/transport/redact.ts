@@ -5,8 +5,16 @@
  * @module
  */
 
-const SECRET_QUERY = /^(x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|refresh_token|password|x-goog-signature|x-goog-credential|se|sv|skoid|sktid|key-pair-id|policy|expires)$/i;
-const SECRET_HEADERS = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie", "x-amz-security-token", "x-registry-auth"]);
+const SECRET_QUERY =
+  /^(x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|refresh_token|password|x-goog-signature|x-goog-credential|se|sv|skoid|sktid|key-pair-id|policy|expires)$/i;
+const SECRET_HEADERS = new Set([
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  "x-amz-security-token",
+  "x-registry-auth",
+]);
 
 /**
  * A URL with the values of secret-bearing query parameters replaced by `REDACTED`, and any user:password

@@ -37,9 +37,12 @@ export function withRedirects(next: Fetcher, maxRedirects = MAX_REDIRECTS): Fetc
         throw new NetworkError(`${safeOrigin(req.url)} answered ${res.status} without a Location header`);
       }
       if (hop >= maxRedirects) {
-        throw new NetworkError(`too many redirects (more than ${maxRedirects}) starting at ${safeOrigin(first.url)}`, {
-          hint: "the registry or a proxy redirects in a loop; check its configuration",
-        });
+        throw new NetworkError(
+          `too many redirects (more than ${maxRedirects}) starting at ${safeOrigin(first.url)}`,
+          {
+            hint: "the registry or a proxy redirects in a loop; check its configuration",
+          },
+        );
       }
       let target: URL;
       try {
@@ -49,9 +52,12 @@ export function withRedirects(next: Fetcher, maxRedirects = MAX_REDIRECTS): Fetc
       }
       const from = new URL(req.url);
       if (from.protocol === "https:" && target.protocol !== "https:") {
-        throw new NetworkError(`refusing a redirect from https to ${target.protocol.replace(":", "")} (${target.origin})`, {
-          hint: "the registry tried to downgrade the connection; check its configuration",
-        });
+        throw new NetworkError(
+          `refusing a redirect from https to ${target.protocol.replace(":", "")} (${target.origin})`,
+          {
+            hint: "the registry tried to downgrade the connection; check its configuration",
+          },
+        );
       }
       if (target.protocol !== "https:" && target.protocol !== "http:") {
         throw new NetworkError(`refusing a redirect to a ${target.protocol} URL`);
