@@ -51,13 +51,26 @@ Deno.test("ecr: GetAuthorizationToken -> Basic AWS:<token> opens the real regist
       assert.equal(api.calls.length, 1, "second run must not call the ECR API");
     });
 
+    await t.step("a cached token the registry rejects is replaced once from the API", async () => {
+      const dir = `${cache}/ecrimagemetadataextractor`;
+      const file = `${dir}/${[...Deno.readDirSync(dir)][0].name}`;
+      const expiresAt = Date.now() + 3600_000;
+      await Deno.writeTextFile(file, JSON.stringify({ username: "AWS", password: "revoked", expiresAt }));
+      const before = api.calls.length;
+      const r = await runCli(["get_manifest", "-u", ref, ...args], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout, catalog.original.manifestBytes);
+      assert.equal(api.calls.length, before + 1);
+      assert.equal(JSON.parse(await Deno.readTextFile(file)).password, reg.password, "cache holds the fresh token");
+    });
+
     await t.step("--no-ecr-cache calls the API again; --region overrides the host's region", async () => {
       const r = await runCli(["get_manifest", "-u", ref, ...args, "--no-ecr-cache", "-r", "eu-west-1"], {
         env,
       });
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(api.calls.length, 2);
-      assert.equal(api.calls[1].region, "eu-west-1");
+      assert.equal(api.calls.length, 3);
+      assert.equal(api.calls[2].region, "eu-west-1");
     });
 
     await t.step("verbose output never shows the token", async () => {

@@ -106,8 +106,9 @@ export function openRegistry(
     tokenFetcher: transport,
     log: s.log,
     onSecret: s.onSecret,
-    credentials: async () => {
+    credentials: async (refresh) => {
       const found = await lookupCredentials(ref.registry, ref.repository, {
+        refresh,
         env: s.env,
         region: s.region,
         ecrCacheDir: s.ecrCacheDir,

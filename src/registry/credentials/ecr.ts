@@ -27,6 +27,8 @@ export interface EcrOptions {
   now?: () => number;
   /** The run's deadline. */
   signal?: AbortSignal;
+  /** Skip the cached token (the registry rejected it); a fresh one still replaces it in the cache. */
+  refresh?: boolean;
 }
 
 interface CachedToken {
@@ -110,7 +112,7 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
   const cachePath = opts.cacheDir
     ? `${opts.cacheDir}/${ecrCacheKey(opts.host, region, opts.env)}`
     : undefined;
-  if (cachePath) {
+  if (cachePath && !opts.refresh) {
     const cached = await readCache(cachePath, now());
     if (cached) {
       opts.log?.(
@@ -121,12 +123,17 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
         username: cached.username,
         password: cached.password,
         source: `${source}, cached`,
+        cached: true,
       };
     }
   }
   opts.log?.(`ecr: calling GetAuthorizationToken in ${region}`);
   const { ECRClient, GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr");
-  const client = new ECRClient({ region, useFipsEndpoint: opts.host.fips || undefined });
+  const client = new ECRClient({
+    region,
+    useFipsEndpoint: opts.host.fips || undefined,
+    useDualstackEndpoint: opts.host.dualStack || undefined,
+  });
   let data;
   try {
     const out = await client.send(new GetAuthorizationTokenCommand({ registryIds: [opts.host.accountId] }), {

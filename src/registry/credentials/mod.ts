@@ -16,6 +16,8 @@ export interface ChainOptions extends ConfigEnv {
   region?: string;
   /** ECR token cache directory; undefined disables it. */
   ecrCacheDir?: string;
+  /** Bypass the ECR token cache (a cached token was rejected). */
+  refresh?: boolean;
   log?: (line: string) => void;
 }
 
@@ -43,6 +45,7 @@ export async function lookupCredentials(
       cacheDir: opts.ecrCacheDir,
       log: opts.log,
       signal: opts.signal,
+      refresh: opts.refresh,
     });
     return { credential, searched: [...found.searched, credential.source] };
   }

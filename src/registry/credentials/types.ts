@@ -6,7 +6,7 @@
 
 /** A credential for one registry. */
 export type Credential =
-  | { kind: "basic"; username: string; password: string; source: string }
+  | { kind: "basic"; username: string; password: string; source: string; cached?: boolean }
   | { kind: "identity-token"; token: string; source: string }
   | { kind: "registry-token"; token: string; source: string };
 
@@ -17,12 +17,29 @@ export interface CredentialLookup {
   searched: string[];
 }
 
-/** Looks up the credential for a registry host (as named in the reference, with port). */
-export type CredentialProvider = (registry: string) => Promise<CredentialLookup>;
+/**
+ * The value of a Basic `Authorization` header: base64 of the UTF-8 bytes of `user:password` (RFC 7617), so
+ * passwords outside Latin-1 work.
+ *
+ * @example
+ * ```ts
+ * basicAuthorization("AWS", "s3cret"); // "Basic QVdTOnMzY3JldA=="
+ * ```
+ */
+export function basicAuthorization(username: string, password: string): string {
+  return `Basic ${encodeBasic(username, password)}`;
+}
+
+function encodeBasic(username: string, password: string): string {
+  const bytes = new TextEncoder().encode(`${username}:${password}`);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
 
 /** The secret strings of a credential, for redaction. */
 export function secretsOf(c: Credential | undefined): string[] {
   if (!c) return [];
-  if (c.kind === "basic") return [c.password, btoa(`${c.username}:${c.password}`)];
+  if (c.kind === "basic") return [c.password, encodeBasic(c.username, c.password)];
   return [c.token];
 }

@@ -7,7 +7,7 @@
  */
 
 import { AuthError, NetworkError } from "../../errors.ts";
-import type { Credential, CredentialLookup } from "../credentials/types.ts";
+import { basicAuthorization, type Credential, type CredentialLookup } from "../credentials/types.ts";
 import { type Challenge, parseChallenges } from "./challenge.ts";
 import type { Fetcher } from "./fetcher.ts";
 import { safeOrigin } from "./fetcher.ts";
@@ -21,8 +21,11 @@ export const MAX_TOKEN_BYTES = 1024 * 1024;
 export interface AuthOptions {
   /** The registry as named in the reference, for messages. */
   registry: string;
-  /** Looks up credentials once, lazily, when a challenge needs them (or up front for preemptive Basic). */
-  credentials: () => Promise<CredentialLookup>;
+  /**
+   * Looks up credentials once, lazily, when a challenge needs them (or up front for preemptive Basic); with
+   * `refresh`, bypasses caches (a cached ECR token the registry rejected).
+   */
+  credentials: (refresh?: boolean) => Promise<CredentialLookup>;
   /** The fetcher used for token requests (no auth layer of its own). */
   tokenFetcher: Fetcher;
   /** Send Basic credentials before any challenge (ECR, whose challenge is always Basic). */
@@ -43,15 +46,9 @@ interface CachedAuth {
 /** `repository:<name>:pull` for a distribution API path, or undefined for other paths. */
 export function scopeForUrl(url: string): string | undefined {
   const path = new URL(url).pathname;
-  const m = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\//.exec(path);
+  // Not anchored: a --registry-endpoint may put the API under a path prefix (`https://mirror/prefix/v2/...`).
+  const m = /\/v2\/(.+)\/(manifests|blobs|tags|referrers)\//.exec(path);
   return m ? `repository:${m[1]}:pull` : undefined;
-}
-
-function basicHeader(username: string, password: string): string {
-  const bytes = new TextEncoder().encode(`${username}:${password}`);
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return `Basic ${btoa(bin)}`;
 }
 
 /**
@@ -70,22 +67,27 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
   let lookup: Promise<CredentialLookup> | undefined;
   const getCredentials = () => (lookup ??= opts.credentials());
   let basicKnown = false;
+  let refreshed = false;
 
   const describeSearch = (l: CredentialLookup) =>
     l.credential
       ? `credentials from ${l.credential.source} were rejected`
       : `no credentials found (looked in: ${l.searched.join(", ") || "nowhere"})`;
 
-  async function authorize(challenges: Challenge[], scope: string | undefined): Promise<CachedAuth> {
+  async function authorize(
+    challenges: Challenge[],
+    scope: string | undefined,
+    from: string,
+  ): Promise<CachedAuth> {
     const bearer = challenges.find((c) => c.scheme === "bearer");
     const basic = challenges.find((c) => c.scheme === "basic");
     const creds = await getCredentials();
     const cred = creds.credential;
-    if (bearer) return await bearerToken(bearer, scope, cred, creds);
+    if (bearer) return await bearerToken(bearer, scope, cred, creds, from);
     if (basic) {
       if (cred?.kind === "basic") {
         basicKnown = true;
-        return { header: basicHeader(cred.username, cred.password), expiresAt: Infinity };
+        return { header: basicAuthorization(cred.username, cred.password), expiresAt: Infinity };
       }
       throw new AuthError(`${opts.registry} requires authentication (Basic): ${describeSearch(creds)}`, {
         hint: "log in with `docker login` or add credentials to ~/.docker/config.json",
@@ -104,6 +106,7 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
     wantScope: string | undefined,
     cred: Credential | undefined,
     creds: CredentialLookup,
+    from: string,
   ): Promise<CachedAuth> {
     if (cred?.kind === "registry-token") {
       return { header: `Bearer ${cred.token}`, expiresAt: Infinity };
@@ -119,6 +122,12 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
     }
     if (realm.protocol !== "https:" && realm.protocol !== "http:") {
       throw new AuthError(`${opts.registry} sent a Bearer realm that is not http(s)`);
+    }
+    if (cred && realm.protocol === "http:" && new URL(from).protocol === "https:") {
+      throw new AuthError(`${opts.registry} asks for credentials to be sent to a plain-HTTP token service`, {
+        hint:
+          `refusing to send ${cred.source} in clear text to ${realm.origin}; fix the registry's token realm`,
+      });
     }
     const scope = ch.params.scope ?? wantScope;
     const service = ch.params.service;
@@ -140,7 +149,9 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
       if (service) realm.searchParams.set("service", service);
       if (scope) { for (const s of scope.split(" ")) realm.searchParams.append("scope", s); }
       const headers = new Headers();
-      if (cred?.kind === "basic") headers.set("authorization", basicHeader(cred.username, cred.password));
+      if (cred?.kind === "basic") {
+        headers.set("authorization", basicAuthorization(cred.username, cred.password));
+      }
       req = new Request(realm, { headers });
     }
     opts.log?.(
@@ -191,10 +202,11 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
     key: string,
     challenges: Challenge[],
     scope: string | undefined,
+    from: string,
   ): Promise<CachedAuth> {
     let p = pending.get(key);
     if (!p) {
-      p = authorize(challenges, scope);
+      p = authorize(challenges, scope, from);
       pending.set(key, p);
       p.finally(() => pending.delete(key)).catch(() => {});
     }
@@ -228,12 +240,21 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
     await res.body?.cancel().catch(() => {});
     cache.delete(key);
     if (header && challenges.every((c) => c.scheme === "basic") && basicKnown) {
-      const creds = await getCredentials();
+      let creds = await getCredentials();
+      if (creds.credential?.kind === "basic" && creds.credential.cached && !refreshed) {
+        // A cached token (ECR) may have been revoked: fetch a fresh one, once.
+        refreshed = true;
+        lookup = opts.credentials(true);
+        const again = await send(req.clone(), await preemptive());
+        if (again.status !== 401) return again;
+        await again.body?.cancel().catch(() => {});
+        creds = await getCredentials();
+      }
       throw new AuthError(`${opts.registry} rejected the credentials: ${describeSearch(creds)}`, {
         hint: "check the credentials (docker login again)",
       });
     }
-    const fresh = await authFor(key, challenges, scope);
+    const fresh = await authFor(key, challenges, scope, req.url);
     const second = await send(req, fresh.header);
     if (second.status === 401) {
       await second.body?.cancel().catch(() => {});
@@ -258,6 +279,6 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
     const c = (await getCredentials()).credential;
     if (c?.kind !== "basic") return undefined;
     basicKnown = true;
-    return basicHeader(c.username, c.password);
+    return basicAuthorization(c.username, c.password);
   }
 }
