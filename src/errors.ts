@@ -22,8 +22,7 @@ export class ToolError extends Error {
 
   /** One line: the message, then the hint if any. */
   oneLine(): string {
-    const line = this.hint ? `${this.message}; ${this.hint}` : this.message;
-    return line.replace(/\s*\n\s*/g, " ");
+    return printable(this.hint ? `${this.message}; ${this.hint}` : this.message);
   }
 }
 
@@ -84,6 +83,21 @@ export class OutputError extends ToolError {}
 /** Short, user-facing description of any thrown value, without a stack trace. */
 export function describeError(err: unknown): string {
   if (err instanceof ToolError) return err.oneLine();
-  if (err instanceof Error) return `${err.name}: ${err.message}`.replace(/\s*\n\s*/g, " ");
-  return String(err);
+  if (err instanceof Error) return printable(`${err.name}: ${err.message}`);
+  return printable(String(err));
+}
+
+/** Longest message printed; registry-controlled text could otherwise flood the terminal. */
+const MAX_MESSAGE = 2000;
+
+/**
+ * One printable line: line breaks folded to spaces, other control characters (terminal escapes from a hostile
+ * registry's error body, say) shown as `\u001b`, and capped in length.
+ */
+export function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  const line = text.replace(/\s*[\r\n]+\s*/g, " ").replace(/\t/g, " ").replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) =>
+    `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
+  );
+  return line.length > MAX_MESSAGE ? `${line.slice(0, MAX_MESSAGE - 3)}...` : line;
 }

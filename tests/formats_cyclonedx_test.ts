@@ -419,3 +419,21 @@ Deno.test("golden: sbom-1.5.cdx.json", async () => {
 Deno.test("golden: sbom.cdx.xml (1.6)", async () => {
   await golden("sbom.cdx.xml", (await sbom(originalImage(), { format: "xml", specVersion: "1.6" })).bytes);
 });
+
+Deno.test("cyclonedx: XML stays well-formed when the image carries characters XML forbids", async () => {
+  const base = originalImage();
+  const configJson = structuredClone(base.configJson);
+  configJson.config!.Labels = {
+    ...configJson.config!.Labels,
+    "hostile": "bell\u0007 and lone \ud800 surrogate",
+  };
+  const image: ResolvedImage = { ...base, configJson };
+  // sbom() parses XML strictly (saxes); a raw U+0007 would make it throw.
+  const xml = await sbom(image, { format: "xml" });
+  assert.match(xml.text, /bell\uFFFD and lone \uFFFD surrogate/);
+  const json = await sbomJson(image);
+  assert.equal(
+    props(json).get(`${PROPERTY_NAMESPACE}:label:hostile`),
+    "bell\u0007 and lone \ud800 surrogate",
+  );
+});

@@ -213,6 +213,18 @@ function deferXmlbuilder2(): () => void {
 }
 
 /**
+ * Text that XML 1.0 can carry: labels, history lines and Env come from the image and may hold characters
+ * XML forbids (C0 controls other than tab/CR/LF, U+FFFE/U+FFFF, lone surrogates); those become U+FFFD.
+ */
+export function xmlText(value: string): string {
+  return value.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    "\uFFFD",
+  );
+}
+
+/**
  * The CycloneDX SBOM of `image`, serialised, with a trailing newline.
  *
  * @example
@@ -227,7 +239,9 @@ export async function cyclonedxSbom(image: ResolvedImage, opts: SbomOptions): Pr
   const purl = await imagePurl(image);
 
   const properties = new Models.PropertyRepository(
-    imageProperties(image, opts.includeEnv).map(([name, value]) => new Models.Property(name, value)),
+    imageProperties(image, opts.includeEnv).map(([name, value]) =>
+      new Models.Property(name, opts.format === "xml" ? xmlText(value) : value)
+    ),
   );
   const component = new Models.Component(Enums.ComponentType.Container, image.origin.repository, {
     bomRef: purl,

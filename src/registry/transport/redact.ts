@@ -5,8 +5,13 @@
  * @module
  */
 
-const SECRET_QUERY =
-  /^(x-amz-signature|x-amz-credential|x-amz-security-token|signature|sig|token|access_token|refresh_token|password|x-goog-signature|x-goog-credential|se|sv|skoid|sktid|key-pair-id|policy|expires)$/i;
+// Presigned-URL material of S3, GCS, Azure SAS, CloudFront, Cloudflare (Docker Hub's `verify`) and Akamai.
+const SECRET_PARAMS =
+  "x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|signature|sig|token|" +
+  "__token__|access_token|refresh_token|password|googleaccessid|se|sv|skoid|sktid|key-pair-id|policy|expires|" +
+  "verify|hdnts|hmac|auth|key";
+const SECRET_QUERY = new RegExp(`^(?:${SECRET_PARAMS})$`, "i");
+const SECRET_QUERY_IN_TEXT = new RegExp(`([?&](?:${SECRET_PARAMS})=)[^&\\s"']+`, "gi");
 const SECRET_HEADERS = new Set([
   "authorization",
   "proxy-authorization",
@@ -69,9 +74,6 @@ export function redactText(text: string, secrets: readonly string[] = []): strin
     "$1 REDACTED",
   );
   out = out.replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, "REDACTED");
-  out = out.replace(
-    /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|sig|token|access_token)=)[^&\s"']+/gi,
-    "$1REDACTED",
-  );
+  out = out.replace(SECRET_QUERY_IN_TEXT, "$1REDACTED");
   return out;
 }
