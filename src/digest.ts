@@ -86,13 +86,14 @@ export async function sha256Stream(
 }
 
 /**
- * Throw {@link DigestMismatchError} unless `bytes` hash to `expected`. `what` names the object in the message.
+ * Throw {@link DigestMismatchError} unless `bytes` hash to `expected`. `what` names the object in the message,
+ * `source` where the expected digest came from.
  */
-export function verifyDigest(bytes: Uint8Array, expected: string, what: string): void {
+export function verifyDigest(bytes: Uint8Array, expected: string, what: string, source = "expected"): void {
   const { algorithm } = parseDigest(expected);
   const actual = digestOf(bytes, algorithm);
   if (actual !== expected) {
-    throw new DigestMismatchError(`${what}: content digest ${actual} does not match expected ${expected}`, {
+    throw new DigestMismatchError(`${what}: content digest ${actual} does not match ${source} ${expected}`, {
       hint: "the registry or a proxy served different bytes; nothing was written",
     });
   }

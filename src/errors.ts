@@ -96,8 +96,9 @@ const MAX_MESSAGE = 2000;
  */
 export function printable(text: string): string {
   // deno-lint-ignore no-control-regex
-  const line = text.replace(/\s*[\r\n]+\s*/g, " ").replace(/\t/g, " ").replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) =>
-    `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
+  const line = text.replace(/\s*[\r\n]+\s*/g, " ").replace(/\t/g, " ").replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
   return line.length > MAX_MESSAGE ? `${line.slice(0, MAX_MESSAGE - 3)}...` : line;
 }

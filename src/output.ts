@@ -36,19 +36,26 @@ export async function checkDirectory(path: string): Promise<void> {
 
 /**
  * Write several files so that either all of them are replaced or none is: every file goes to a temporary
- * file beside its target first; only when all are written and flushed are they renamed into place.
+ * file beside its target first; only when all are written and flushed are they renamed into place. The old
+ * versions are kept aside until then, so a rename that fails half-way puts every file back as it was. Files
+ * named in `remove` (stale outputs of an earlier run) are deleted in the same step.
  *
  * @example
  * ```ts
  * await writeFilesAtomic([{ path: "out/sbom.cdx.json", bytes }, { path: "out/config.json", bytes: config }]);
  * ```
  */
-export async function writeFilesAtomic(files: OutputFile[]): Promise<void> {
+export async function writeFilesAtomic(files: OutputFile[], remove: string[] = []): Promise<void> {
   for (const f of files) await checkDirectory(f.path);
   const temps: { tmp: string; path: string }[] = [];
+  const backups = new Map<string, string>();
+  const done: string[] = [];
+  const removed: string[] = [];
+  const aside = (path: string, kind: string) =>
+    `${dirname(path)}/.${path.split("/").pop()}.${crypto.randomUUID().slice(0, 8)}.${kind}`;
   try {
     for (const f of files) {
-      const tmp = `${dirname(f.path)}/.${f.path.split("/").pop()}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+      const tmp = aside(f.path, "tmp");
       temps.push({ tmp, path: f.path });
       // Replacing a file keeps its permissions: a file the user made private (an SBOM with --include-env may
       // hold secrets) must not become world-readable because the new content arrived through a new inode.
@@ -63,12 +70,30 @@ export async function writeFilesAtomic(files: OutputFile[]): Promise<void> {
         file.close();
       }
     }
-    for (const t of temps) {
-      const info = await Deno.stat(t.path).catch(() => undefined);
-      if (info?.isDirectory) throw new OutputError(`cannot write ${t.path}: it is a directory`);
+    for (const path of [...temps.map((t) => t.path), ...remove]) {
+      const info = await Deno.stat(path).catch(() => undefined);
+      if (info?.isDirectory) throw new OutputError(`cannot write ${path}: it is a directory`);
+      if (info?.isFile) {
+        const backup = aside(path, "bak");
+        await Deno.copyFile(path, backup);
+        backups.set(path, backup);
+      }
     }
-    for (const t of temps) await Deno.rename(t.tmp, t.path);
+    for (const t of temps) {
+      await Deno.rename(t.tmp, t.path);
+      done.push(t.path);
+    }
+    for (const path of remove) {
+      if (!backups.has(path)) continue;
+      await Deno.remove(path);
+      removed.push(path);
+    }
   } catch (err) {
+    for (const path of [...done, ...removed]) {
+      const backup = backups.get(path);
+      if (backup) await Deno.rename(backup, path).catch(() => {});
+      else await Deno.remove(path).catch(() => {});
+    }
     for (const t of temps) await Deno.remove(t.tmp).catch(() => {});
     if (err instanceof OutputError) throw err;
     throw new OutputError(
@@ -77,6 +102,8 @@ export async function writeFilesAtomic(files: OutputFile[]): Promise<void> {
         hint: "check the directory's permissions and free space; existing files were left unchanged",
       },
     );
+  } finally {
+    for (const backup of backups.values()) await Deno.remove(backup).catch(() => {});
   }
 }
 

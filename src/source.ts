@@ -61,18 +61,25 @@ export async function resolveManifest(
   opts: ResolveOptions,
   top?: Blob,
 ): Promise<ResolvedManifest> {
-  const first = top ?? await source.manifest();
-  const decoded = decodeManifest(first.bytes, first.mediaType);
+  // Blobs carry the media type the body decoded as, not a generic Content-Type some registries send.
+  const fetched = top ?? await source.manifest();
+  const decoded = decodeManifest(fetched.bytes, fetched.mediaType);
+  const first = { ...fetched, mediaType: decoded.mediaType };
   if (decoded.kind === "manifest") return { manifest: first, manifestJson: decoded.manifest };
   const entry = chooseFromIndex(decoded.index, opts.platform);
-  const manifest = await source.manifest(entry);
-  const inner = decodeManifest(manifest.bytes, manifest.mediaType);
+  const served = await source.manifest(entry);
+  const inner = decodeManifest(served.bytes, served.mediaType);
   if (inner.kind !== "manifest") {
     throw new ManifestError(
       `index entry ${entry.digest} is itself an index; nested indexes are not supported`,
     );
   }
-  return { index: first, entry, manifest, manifestJson: inner.manifest };
+  return {
+    index: first,
+    entry,
+    manifest: { ...served, mediaType: inner.mediaType },
+    manifestJson: inner.manifest,
+  };
 }
 
 /**

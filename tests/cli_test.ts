@@ -196,3 +196,46 @@ Deno.test("cli: the demo task runs with no network permission at all", async () 
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("cli: capture removes files of an earlier capture that no longer apply", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const subject = `${dir}/os.img`;
+    await Deno.writeTextFile(subject, "image\n");
+    const first = await runCli([
+      "capture",
+      "-u",
+      `${LAYOUT}:demo`,
+      "--platform",
+      "linux/arm64",
+      "--output-dir",
+      dir,
+      "--subject",
+      subject,
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    await Deno.writeTextFile(`${dir}/unrelated.txt`, "keep me\n");
+    // A single-platform image, no subject, XML: index.json, provenance and the JSON SBOM must go.
+    const second = await runCli([
+      "capture",
+      "-u",
+      `${LAYOUT}:demo-amd64`,
+      "--output-dir",
+      dir,
+      "--format",
+      "cyclonedx-xml",
+    ]);
+    assert.equal(second.code, 0, second.stderr);
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(names, [
+      "config.json",
+      "image.descriptor.json",
+      "manifest.json",
+      "os.img",
+      "sbom.cdx.xml",
+      "unrelated.txt",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -77,7 +77,11 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
         bytes: await provenance(image, { ...common, format: opts.provenanceFormat ?? "slsa-v1" }),
       });
     }
-    await writeFilesAtomic(files);
+    // Files of an earlier capture that this one does not write (an index.json from a multi-arch image, a
+    // provenance from a run with --subject, the other SBOM format) would describe another image: drop them.
+    const written = new Set(files.map((f) => f.path));
+    const stale = Object.values(CAPTURE_FILES).map(at).filter((p) => !written.has(p));
+    await writeFilesAtomic(files, stale);
     return files.map((f) => f.path);
   } finally {
     source.close?.();

@@ -72,7 +72,7 @@ export class RegistrySource implements ImageSource {
       verifyDigest(bytes, this.ref.digest, what);
     }
     const served = res.headers.get("docker-content-digest")?.trim();
-    if (served) verifyDigest(bytes, served, `${what}: the registry's Docker-Content-Digest`);
+    if (served) verifyDigest(bytes, served, what, "the registry's Docker-Content-Digest");
     const mediaType = (res.headers.get("content-type") ?? descriptor?.mediaType ?? "").split(";")[0].trim();
     return { bytes, digest, mediaType };
   }

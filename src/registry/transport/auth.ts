@@ -10,7 +10,7 @@ import { AuthError, NetworkError } from "../../errors.ts";
 import { basicAuthorization, type Credential, type CredentialLookup } from "../credentials/types.ts";
 import { type Challenge, parseChallenges } from "./challenge.ts";
 import type { Fetcher } from "./fetcher.ts";
-import { safeOrigin } from "./fetcher.ts";
+import { networkError, safeOrigin } from "./fetcher.ts";
 import type { Logger } from "./log.ts";
 import { readCapped } from "./body.ts";
 
@@ -179,7 +179,12 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
         hint: "try again later",
       });
     }
-    const bytes = await readCapped(res, MAX_TOKEN_BYTES, "token answer");
+    let bytes: Uint8Array;
+    try {
+      bytes = await readCapped(res, MAX_TOKEN_BYTES, "token answer");
+    } catch (err) {
+      throw networkError(err, realm.href);
+    }
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(new TextDecoder().decode(bytes));

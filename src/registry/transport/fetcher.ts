@@ -5,7 +5,7 @@
  * @module
  */
 
-import { NetworkError, TimeoutError } from "../../errors.ts";
+import { ConfigError, NetworkError, TimeoutError, ToolError } from "../../errors.ts";
 
 /** A function that performs one HTTP exchange. */
 export type Fetcher = (req: Request) => Promise<Response>;
@@ -31,7 +31,14 @@ export interface BaseFetchOptions {
  * ```
  */
 export function baseFetcher(opts: BaseFetchOptions): Fetcher & { close(): void } {
-  const client = opts.caCerts?.length ? Deno.createHttpClient({ caCerts: opts.caCerts }) : undefined;
+  let client: Deno.HttpClient | undefined;
+  try {
+    client = opts.caCerts?.length ? Deno.createHttpClient({ caCerts: opts.caCerts }) : undefined;
+  } catch (err) {
+    throw new ConfigError(`--ca-file holds a certificate that cannot be used: ${(err as Error).message}`, {
+      hint: "pass PEM certificates (-----BEGIN CERTIFICATE-----) only",
+    });
+  }
   const f = async (req: Request): Promise<Response> => {
     const headers = new Headers(req.headers);
     if (!headers.has("user-agent")) headers.set("user-agent", opts.userAgent);
@@ -54,7 +61,7 @@ export function baseFetcher(opts: BaseFetchOptions): Fetcher & { close(): void }
 
 /** Translate whatever fetch (or a body read) threw into a typed, one-line error that names what to try. */
 export function networkError(err: unknown, url: string, signal?: AbortSignal): Error {
-  if (err instanceof NetworkError || err instanceof TimeoutError) return err;
+  if (err instanceof ToolError) return err;
   const origin = safeOrigin(url);
   if (
     signal?.aborted ||

@@ -64,7 +64,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function retryable(err: unknown): boolean {
   // A TLS or DNS failure will not fix itself within a few seconds; a reset or refused connection may.
-  return err instanceof NetworkError && !/^(TLS failure|cannot resolve)/.test(err.message);
+  return err instanceof NetworkError && !/^(TLS failure|cannot resolve)|does not speak TLS/.test(err.message);
 }
 
 /**
