@@ -87,6 +87,9 @@ export function describeError(err: unknown): string {
   return printable(String(err));
 }
 
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
 /** Longest message printed; registry-controlled text could otherwise flood the terminal. */
 const MAX_MESSAGE = 2000;
 
@@ -95,10 +98,7 @@ const MAX_MESSAGE = 2000;
  * registry's error body, say) shown as `\u001b`, and capped in length.
  */
 export function printable(text: string): string {
-  // deno-lint-ignore no-control-regex
-  const line = text.replace(/\s*[\r\n]+\s*/g, " ").replace(/\t/g, " ").replace(
-    /[\u0000-\u001f\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  const folded = text.replace(/\s*[\r\n]+\s*/g, " ").replace(/\t/g, " ");
+  const line = folded.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return line.length > MAX_MESSAGE ? `${line.slice(0, MAX_MESSAGE - 3)}...` : line;
 }

@@ -231,9 +231,10 @@ export class OciLayoutSource implements ImageSource {
     if (digest) {
       const hit = entries.find((d) => d.digest === digest);
       if (hit) return this.#readManifest(hit);
-      // Not named by index.json: any manifest blob with that digest (an index entry, for instance).
+      // Not named by index.json: any manifest blob with that digest (an index entry, for instance). No type was
+      // declared for it, so decodeManifest tells by its own mediaType field or its shape.
       const bytes = await this.#read(digest, undefined, MAX_MANIFEST_BYTES, "manifest");
-      return { bytes, digest, mediaType: sniffMediaType(bytes) };
+      return { bytes, digest, mediaType: "" };
     }
     if (tag !== undefined) {
       const named = entries.filter((d) => d.annotations?.[REF_NAME_ANNOTATION] === tag);
@@ -317,20 +318,6 @@ function abbreviate(items: string[], max = 20): string {
   return items.length > max
     ? `${items.slice(0, max).join(", ")} and ${items.length - max} more`
     : items.join(", ");
-}
-
-/** The media type of a manifest blob found without a descriptor: its own `mediaType`, else by shape. */
-function sniffMediaType(bytes: Uint8Array): string {
-  try {
-    const body = JSON.parse(new TextDecoder().decode(bytes));
-    if (isObject(body)) {
-      if (typeof body.mediaType === "string" && body.mediaType !== "") return body.mediaType;
-      if (Array.isArray(body.manifests)) return MediaTypes.ociIndex;
-    }
-  } catch {
-    // decodeManifest will say what is wrong with it.
-  }
-  return MediaTypes.ociManifest;
 }
 
 async function readLayoutFile(path: string, file: string, hint: string): Promise<string> {

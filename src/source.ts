@@ -33,11 +33,6 @@ export interface ResolveOptions {
   platform: Platform;
 }
 
-/** The manifest or index the reference names, exactly as served (no platform chosen). */
-export function fetchTop(source: ImageSource): Promise<Blob> {
-  return source.manifest();
-}
-
 /** A platform manifest, and the index it was chosen from when the reference named an index. */
 export interface ResolvedManifest {
   index?: Blob;

@@ -61,7 +61,11 @@ Deno.test("ecr: GetAuthorizationToken -> Basic AWS:<token> opens the real regist
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(r.stdout, catalog.original.manifestBytes);
       assert.equal(api.calls.length, before + 1);
-      assert.equal(JSON.parse(await Deno.readTextFile(file)).password, reg.password, "cache holds the fresh token");
+      assert.equal(
+        JSON.parse(await Deno.readTextFile(file)).password,
+        reg.password,
+        "cache holds the fresh token",
+      );
     });
 
     await t.step("--no-ecr-cache calls the API again; --region overrides the host's region", async () => {

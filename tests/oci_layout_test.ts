@@ -28,7 +28,7 @@ import {
   parseOciReference,
 } from "../src/oci-layout.ts";
 import { parsePlatform } from "../src/platform.ts";
-import { fetchTop, resolveImage } from "../src/source.ts";
+import { resolveImage } from "../src/source.ts";
 import { run } from "./support/tools.ts";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/oci-layout", import.meta.url));
@@ -254,7 +254,7 @@ Deno.test("oci layout: by digest (index.json entry, index, and a blob index.json
 
 Deno.test("oci layout: bytes equal skopeo's (manifests, index, configs)", async () => {
   const demo = await open(`oci:${FIXTURE}:demo`);
-  const top = await fetchTop(demo);
+  const top = await demo.manifest();
   assert.equal(top.digest, INDEX);
   assert.deepEqual(top.bytes, await skopeo("--raw", `oci:${FIXTURE}:demo`));
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { UsageError } from "../errors.ts";
 import { systemClock } from "../formats/clock.ts";
 import { checkDirectory, type OutputFile, writeFilesAtomic } from "../output.ts";
@@ -93,18 +93,18 @@ export function registerCapture(program: Command, start: (opts: CommonOptions) =
   const cmd = program.command("capture")
     .description("one fetch, all files: manifest, config, SBOM, descriptor and provenance into --output-dir")
     .option("--output-dir <dir>", "directory to write the files into (must exist)")
-    .option("--provenance-format <format>", "slsa-v1 (default) or slsa-v0.2");
+    .addOption(
+      new Option("--provenance-format <format>", "provenance statement format").choices([
+        "slsa-v1",
+        "slsa-v0.2",
+      ])
+        .default("slsa-v1"),
+    );
   addSubjectOptions(addSbomOptions(addCommonOptions(cmd))).action(
     async (opts: CaptureOptions, c: Command) => {
-      if (!opts.outputDir) throw new UsageError("capture needs --output-dir DIR");
-      if (opts.provenanceFormat && !["slsa-v1", "slsa-v0.2"].includes(opts.provenanceFormat)) {
-        throw new UsageError(
-          `invalid --provenance-format "${opts.provenanceFormat}": use slsa-v1 or slsa-v0.2`,
-        );
-      }
       const ctx = start(c.optsWithGlobals());
       const written = await capture(ctx, opts);
-      for (const p of written) console.error(`wrote ${p}`);
+      for (const p of written) ctx.stderr(`wrote ${p}`);
     },
   );
 }

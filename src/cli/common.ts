@@ -34,7 +34,11 @@ export interface CommonOptions {
   ecrCache?: boolean;
 }
 
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+/** Commander's accumulator for repeatable options. */
+export const collect = (
+  value: string,
+  previous: string[] | undefined,
+): string[] => [...(previous ?? []), value];
 
 /**
  * Add the shared options to a command. They are defined on the program too, so the original tool's order
@@ -46,7 +50,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option("-u, --image-uri <ref>", "image reference, or oci:PATH[:TAG] (default: $CODEBUILD_BUILD_IMAGE)")
     .option(
       "-r, --region <region>",
-      "ECR region (default: from the ECR host name, then AWS_REGION, AWS_DEFAULT_REGION)",
+      "ECR API region (default: the region in the ECR host name)",
     )
     .option("-v, --verbose", "debug log on stderr (secrets redacted)")
     .option(
@@ -77,6 +81,8 @@ export interface RunContext {
   /** Whether --platform was given. */
   platformGiven: boolean;
   log?: (line: string) => void;
+  /** One line to stderr (progress notes such as the files written). */
+  stderr: (line: string) => void;
   /** Secrets learnt during the run; everything printed is redacted against them. */
   secrets: string[];
   signal: AbortSignal;
@@ -90,11 +96,6 @@ function nonNegativeInt(value: string | undefined, name: string, fallback: numbe
     throw new UsageError(`invalid ${name} "${value.slice(0, 40)}": expected a whole number from 0 to ${max}`);
   }
   return Number(value);
-}
-
-/** The region ECR calls use: `--region`, then the host's, then AWS_REGION / AWS_DEFAULT_REGION (in ecr.ts). */
-function regionFor(opts: CommonOptions): string | undefined {
-  return opts.region?.trim() || undefined;
 }
 
 /**
@@ -165,7 +166,7 @@ export function makeContext(
       endpoints: parseEndpoints(options.registryEndpoint ?? []),
       retries,
       signal,
-      region: regionFor(options) ?? undefined,
+      region: options.region?.trim() || undefined,
       ecrCacheDir: options.ecrCache === false || env.ECRIMAGEMETADATAEXTRACTOR_NO_CACHE
         ? undefined
         : defaultCacheDir(env),
@@ -174,5 +175,5 @@ export function makeContext(
     });
   };
 
-  return { env, options, input, platform, platformGiven, log, secrets, signal, openSource };
+  return { env, options, input, platform, platformGiven, log, stderr, secrets, signal, openSource };
 }

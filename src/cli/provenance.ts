@@ -8,7 +8,7 @@
 import { type Command, Option } from "commander";
 import { UsageError } from "../errors.ts";
 import { resolveImage } from "../source.ts";
-import { addCommonOptions, type CommonOptions, type RunContext } from "./common.ts";
+import { addCommonOptions, collect, type CommonOptions, type RunContext } from "./common.ts";
 import { emit } from "./emit.ts";
 
 /** Options of `provenance`. */
@@ -50,8 +50,6 @@ export async function provenanceCommand(ctx: RunContext, opts: ProvenanceCommand
   }
 }
 
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
-
 /** The `--subject`/`--builder-id` options, shared with `capture`. */
 export function addSubjectOptions(cmd: Command): Command {
   return cmd
@@ -75,7 +73,6 @@ export function registerProvenance(program: Command, start: (opts: CommonOptions
         ),
     )
     .action(async (opts: ProvenanceCommandOptions, cmd: Command) => {
-      requireSubjects(opts.format ?? "slsa-v1", opts.subject);
       await provenanceCommand(start(cmd.optsWithGlobals()), opts);
     });
 }

@@ -101,11 +101,9 @@ export function normalizeAuthKey(key: string): string {
   return canonical + rest;
 }
 
-/** Keys the credential may be stored under for a registry, docker.io's legacy names included. */
-function helperServerUrls(registry: string): string[] {
-  return registry === "docker.io"
-    ? ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"]
-    : [registry, `https://${registry}`];
+/** The server URL a credential helper is asked about: docker's own name for Docker Hub, else the host. */
+function helperServerUrl(registry: string): string {
+  return registry === "docker.io" ? "https://index.docker.io/v1/" : registry;
 }
 
 function decodeAuthEntry(
@@ -189,13 +187,11 @@ export async function lookupConfigCredentials(
         (registry === "docker.io" ? file.credHelpers?.["index.docker.io"] : undefined);
       if (helper) {
         searched.push(`${dockerPath} credHelpers (docker-credential-${helper})`);
-        for (const url of helperServerUrls(registry).slice(0, 1)) {
-          const c = await helperCredential(helper, url, run, cfg.signal);
-          if (c) return { credential: c, searched };
-        }
+        const c = await helperCredential(helper, helperServerUrl(registry), run, cfg.signal);
+        if (c) return { credential: c, searched };
       } else if (file.credsStore) {
         searched.push(`${dockerPath} credsStore (docker-credential-${file.credsStore})`);
-        const c = await helperCredential(file.credsStore, helperServerUrls(registry)[0], run, cfg.signal);
+        const c = await helperCredential(file.credsStore, helperServerUrl(registry), run, cfg.signal);
         if (c) return { credential: c, searched };
       }
       searched.push(`${dockerPath} auths`);

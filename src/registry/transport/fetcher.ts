@@ -1,6 +1,6 @@
 /**
  * The transport's one shape: a Fetcher takes a Request and gives a Response. Every HTTP concern (logging,
- * retries, redirects, auth) is a function from a Fetcher to a Fetcher, composed in `src/registry/transport/mod.ts`.
+ * retries, redirects, auth) is a function from a Fetcher to a Fetcher, composed in `src/registry/mod.ts`.
  *
  * @module
  */
