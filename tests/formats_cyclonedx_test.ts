@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { golden } from "./support/golden.ts";
 import process from "node:process";
 import { SaxesParser } from "saxes";
 import { cyclonedxSbom, PROPERTY_NAMESPACE, type SbomOptions } from "../src/formats/cyclonedx.ts";
@@ -389,24 +390,6 @@ Deno.test("the SBOM command path loads neither validators nor prints anything on
 
 // ---------------------------------------------------------------------------------------------------------------
 // Golden files: UPDATE_GOLDEN=1 deno test --allow-all tests/formats_cyclonedx_test.ts rewrites them.
-
-async function golden(name: string, bytes: Uint8Array): Promise<void> {
-  const url = new URL(`../fixtures/golden/${name}`, import.meta.url);
-  if (Deno.env.get("UPDATE_GOLDEN") === "1") {
-    await Deno.mkdir(new URL(".", url), { recursive: true });
-    await Deno.writeFile(url, bytes);
-    return;
-  }
-  let expected: Uint8Array;
-  try {
-    expected = await Deno.readFile(url);
-  } catch (err) {
-    throw new Error(`golden file ${name} missing (${err}); run with UPDATE_GOLDEN=1 to create it`);
-  }
-  const dec = new TextDecoder();
-  assert.equal(dec.decode(bytes), dec.decode(expected), `${name} differs; UPDATE_GOLDEN=1 regenerates it`);
-  assert.deepEqual(bytes, expected);
-}
 
 Deno.test("golden: sbom.cdx.json (1.6)", async () => {
   await golden("sbom.cdx.json", (await sbom(originalImage(), { specVersion: "1.6" })).bytes);
