@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type CliResult, REPO_ROOT, sharedDenoDir } from "./support/cli.ts";
+import { type CliResult, runCli } from "./support/cli.ts";
 import {
   type FaultProxy,
   faults,
@@ -35,44 +35,8 @@ const HANG_LIMIT_MS = 30_000;
  * `runCli`, with a watchdog: these tests provoke exactly the situations in which a careless client hangs, and
  * a hang must fail the test rather than stall the suite.
  */
-async function runBounded(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const home = await Deno.makeTempDir({ prefix: "cli-home-" });
-  try {
-    const denoDir = await sharedDenoDir();
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        "--quiet",
-        "--config",
-        `${REPO_ROOT}/deno.json`,
-        `${REPO_ROOT}/main.ts`,
-        ...args,
-      ],
-      cwd: home,
-      clearEnv: true,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-        HOME: home,
-        NO_COLOR: "1",
-        ...(denoDir ? { DENO_DIR: denoDir } : {}),
-        ...env,
-      },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(HANG_LIMIT_MS),
-    }).output();
-    if (out.signal) throw new Error(`the CLI hung: killed after ${HANG_LIMIT_MS} ms (${args.join(" ")})`);
-    return {
-      code: out.code,
-      stdout: out.stdout,
-      stdoutText: dec.decode(out.stdout),
-      stderr: dec.decode(out.stderr),
-    };
-  } finally {
-    await Deno.remove(home, { recursive: true }).catch(() => {});
-  }
+function runBounded(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runCli(args, { env, hangLimitMs: HANG_LIMIT_MS });
 }
 
 /** Run the CLI against the proxy (plain HTTP unless `tls`), then wait for the proxy to finish its side. */

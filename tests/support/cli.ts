@@ -43,6 +43,8 @@ export interface RunCliOptions {
   clearEnv?: boolean;
   /** Bytes or text written to stdin (stdin is empty otherwise). */
   stdin?: Uint8Array | string;
+  /** Kill the CLI after this many ms and fail: a hang must fail a test, not stall the suite. */
+  hangLimitMs?: number;
 }
 
 /** Result of {@linkcode runCli}. */
@@ -90,6 +92,7 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
       stdin: opts.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
+      signal: opts.hangLimitMs ? AbortSignal.timeout(opts.hangLimitMs) : undefined,
     }).spawn();
     if (opts.stdin !== undefined) {
       const writer = child.stdin.getWriter();
@@ -97,6 +100,9 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
       await writer.close();
     }
     const out = await child.output();
+    if (out.signal && opts.hangLimitMs) {
+      throw new Error(`the CLI hung: killed after ${opts.hangLimitMs} ms (${args.join(" ")})`);
+    }
     const dec = new TextDecoder();
     return {
       code: out.code,
