@@ -314,6 +314,23 @@ Deno.test("reliability: retries, timeouts, redirects, limits and bad content thr
     },
   );
 
+  await t.step(
+    "a tag's manifest without Docker-Content-Digest: printed, with a --verbose warning",
+    async () => {
+      proxy.scenario(
+        "nodigest",
+        faults.editBody("manifests", (b, h) => {
+          h.delete("docker-content-digest");
+          return b;
+        }),
+      );
+      const r = await cli(proxy, ["get_manifest", "-u", proxy.ref("nodigest", oci.reference), "-v"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout, oci.manifestBytes);
+      assert.match(r.stderr, new RegExp(`without Docker-Content-Digest; pin it as @${oci.manifestDigest}`));
+    },
+  );
+
   await t.step("a config blob longer than its descriptor's size is an error", async () => {
     proxy.scenario("longblob", faults.editBody("blobs", (b) => new Uint8Array([...b, 0x20, 0x20])));
     const r = await cli(proxy, configOf("longblob"));

@@ -49,6 +49,7 @@ export class RegistrySource implements ImageSource {
     private readonly fetcher: Fetcher,
     input: string,
     private readonly signal?: AbortSignal,
+    private readonly log?: (line: string) => void,
   ) {
     this.origin = { kind: "registry", input, registry: ref.registry, repository: ref.repository };
     if (ref.tag) this.origin.tag = ref.tag;
@@ -73,6 +74,10 @@ export class RegistrySource implements ImageSource {
     }
     const served = res.headers.get("docker-content-digest")?.trim();
     if (served) verifyDigest(bytes, served, what, "the registry's Docker-Content-Digest");
+    else if (!descriptor && !this.ref.digest) {
+      // Nothing to check a tag's manifest against; say so, and pin the digest for the next run.
+      this.log?.(`warning: ${what} came without Docker-Content-Digest; pin it as @${digest} to verify it`);
+    }
     const mediaType = (res.headers.get("content-type") ?? descriptor?.mediaType ?? "").split(";")[0].trim();
     return { bytes, digest, mediaType };
   }

@@ -124,6 +124,13 @@ export function openRegistry(
       return found;
     },
   });
-  const source = new RegistrySource(ref, { baseUrl: baseUrlFor(ref.registry, s) }, fetcher, input, s.signal);
+  const source = new RegistrySource(
+    ref,
+    { baseUrl: baseUrlFor(ref.registry, s) },
+    fetcher,
+    input,
+    s.signal,
+    s.log,
+  );
   return Object.assign(source, { close: () => base.close() });
 }
