@@ -17,22 +17,27 @@ export interface SbomCommandOptions extends CommonOptions {
   includeEnv?: boolean;
 }
 
+/** How long the first request gets to reach the wire before the (blocking) library load starts. */
+const WIRE_MS = 5;
+
 /**
- * Resolve after one timer turn of the event loop. The loop then waits for I/O, so a just-issued fetch connects
- * and writes its request (measured: a microtask, `setImmediate` or a quick async op are not enough; the request
- * then stays unsent until the library has loaded).
+ * Resolve when `request` settles or after `ms`, whichever is first, leaving no timer behind. A fetch only
+ * connects and writes its request while the event loop waits for I/O (measured: one timer turn is not enough
+ * for a fresh connection through a slow link; 5 ms is), so the load must not start before that.
  */
-function timerTurn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+function onTheWire(request: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  return Promise.race([request.then(() => {}, () => {}), waited]).finally(() => clearTimeout(timer));
 }
 
 /**
  * Run sbom.
  *
  * The formatter and the CycloneDX library (~30 ms of compile and evaluation, which blocks the event loop) are
- * loaded while the registry answers: the first request is issued, a timer turn lets it reach the wire (a fetch
- * only connects and writes when the event loop waits for I/O), and then the load starts. Loading first would hold
- * the request back until the load is done; loading after the requests would add its full time to the run.
+ * loaded while the registry answers: the first request is issued and given a few milliseconds to reach the wire
+ * (see {@link onTheWire}), and then the load starts. Loading first would hold the request back until the load is
+ * done; loading after the requests would add its full time to the run.
  */
 export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<void> {
   const clock = systemClock(ctx.env);
@@ -40,7 +45,7 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
   let sent: Promise<void> | undefined;
   try {
     const top = source.manifest();
-    sent = timerTurn();
+    sent = onTheWire(top, WIRE_MS);
     const formatter = sent.then(() => import("../formats/cyclonedx.ts")).then(async (m) => {
       await m.loadCycloneDxLibrary();
       return m;
@@ -57,7 +62,7 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
     await emit(bytes, ctx.options.output);
   } finally {
     source.close?.();
-    await sent; // no timers left behind when a request failed first
+    await sent; // settles within WIRE_MS: no timer is left behind when a request failed first
   }
 }
 
