@@ -103,7 +103,7 @@ function nonNegativeInt(value: string | undefined, name: string, fallback: numbe
  *
  * @example
  * ```ts
- * const ctx = await makeContext(cmd.optsWithGlobals(), Deno.env.toObject(), (l) => console.error(l));
+ * const ctx = makeContext(cmd.optsWithGlobals(), Deno.env.toObject(), (l) => console.error(l));
  * ```
  */
 export function makeContext(
