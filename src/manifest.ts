@@ -41,7 +41,8 @@ function parseJson(bytes: Uint8Array, what: string): unknown {
   }
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
+/** Whether `v` is a JSON object (not null, not an array). */
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 

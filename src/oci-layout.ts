@@ -26,7 +26,7 @@ import {
 } from "./errors.ts";
 import type { Blob, Descriptor, ImageIndex, ImageOrigin } from "./image.ts";
 import { MediaTypes } from "./image.ts";
-import { decodeManifest, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES } from "./manifest.ts";
+import { decodeManifest, isObject, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES } from "./manifest.ts";
 import type { ImageSource } from "./source.ts";
 
 /** A parsed `oci:` reference. */
@@ -180,10 +180,6 @@ async function readCapped(
   } finally {
     file.close();
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** An OCI image layout opened for reading. Create with {@link openOciLayout}. */
