@@ -1,10 +1,13 @@
 /**
  * Digests: parsing, sha256 over bytes and streams, verification.
  *
+ * Bytes in memory are hashed with Web Crypto, which is built into the runtime: `node:crypto` costs 15-25 ms of
+ * start-up before the first request (its Node polyfill graph is compiled on first import), so it is loaded
+ * only for streams, which Web Crypto cannot hash incrementally.
+ *
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { DigestMismatchError, ManifestError } from "./errors.ts";
 
 const DIGEST = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/;
@@ -52,16 +55,22 @@ export function isDigest(text: string): boolean {
   }
 }
 
+const WEB_CRYPTO_NAME = { sha256: "SHA-256", sha384: "SHA-384", sha512: "SHA-512" } as const;
+
 /**
  * `algorithm:hex` of `bytes` (sha256 unless another algorithm is named).
  *
  * @example
  * ```ts
- * digestOf(new TextEncoder().encode("")); // "sha256:e3b0c442..."
+ * await digestOf(new TextEncoder().encode("")); // "sha256:e3b0c442..."
  * ```
  */
-export function digestOf(bytes: Uint8Array, algorithm: ParsedDigest["algorithm"] = "sha256"): string {
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}`;
+export async function digestOf(
+  bytes: Uint8Array,
+  algorithm: ParsedDigest["algorithm"] = "sha256",
+): Promise<string> {
+  const hash = await crypto.subtle.digest(WEB_CRYPTO_NAME[algorithm], bytes as Uint8Array<ArrayBuffer>);
+  return `${algorithm}:${new Uint8Array(hash).toHex()}`;
 }
 
 /**
@@ -76,6 +85,7 @@ export function digestOf(bytes: Uint8Array, algorithm: ParsedDigest["algorithm"]
 export async function sha256Stream(
   stream: ReadableStream<Uint8Array>,
 ): Promise<{ hex: string; size: number }> {
+  const { createHash } = await import("node:crypto");
   const hash = createHash("sha256");
   let size = 0;
   for await (const chunk of stream) {
@@ -89,9 +99,14 @@ export async function sha256Stream(
  * Throw {@link DigestMismatchError} unless `bytes` hash to `expected`. `what` names the object in the message,
  * `source` where the expected digest came from.
  */
-export function verifyDigest(bytes: Uint8Array, expected: string, what: string, source = "expected"): void {
+export async function verifyDigest(
+  bytes: Uint8Array,
+  expected: string,
+  what: string,
+  source = "expected",
+): Promise<void> {
   const { algorithm } = parseDigest(expected);
-  const actual = digestOf(bytes, algorithm);
+  const actual = await digestOf(bytes, algorithm);
   if (actual !== expected) {
     throw new DigestMismatchError(`${what}: content digest ${actual} does not match ${source} ${expected}`, {
       hint: "the registry or a proxy served different bytes; nothing was written",

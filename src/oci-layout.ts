@@ -305,7 +305,7 @@ export class OciLayoutSource implements ImageSource {
       });
     }
     if (size !== undefined) verifySize(bytes, size, what);
-    verifyDigest(bytes, digest, what);
+    await verifyDigest(bytes, digest, what);
     return bytes;
   }
 }

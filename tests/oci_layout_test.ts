@@ -176,7 +176,7 @@ Deno.test("oci layout: demo index resolves each platform, attestation skipped", 
     assert.equal(image.manifest.mediaType, MediaTypes.ociManifest);
     assert.equal(image.config.digest, config, platform);
     assert.equal(image.config.mediaType, MediaTypes.ociConfig);
-    assert.equal(digestOf(image.config.bytes), config);
+    assert.equal(await digestOf(image.config.bytes), config);
     assert.equal(
       [image.platform.os, image.platform.architecture, image.platform.variant].filter(Boolean).join("/"),
       shown,
@@ -274,7 +274,7 @@ Deno.test("oci layout: bytes equal skopeo's (manifests, index, configs)", async 
     ];
     // skopeo --raw never chooses from an index, so the entry's manifest is compared with the same blob by tag.
     const rawManifest = await skopeo("--raw", `oci:${FIXTURE}:${tag}`);
-    assert.equal(digestOf(rawManifest), manifest);
+    assert.equal(await digestOf(rawManifest), manifest);
     assert.deepEqual(image.manifest.bytes, rawManifest, `${arch} manifest`);
     assert.deepEqual(
       image.config.bytes,
@@ -404,7 +404,7 @@ Deno.test("oci layout: a 5 MiB manifest is refused before it is read", async () 
     const head = await Deno.readFile(blobPath(dir, AMD64));
     const big = new Uint8Array(5 * 1024 * 1024).fill(0x20);
     big.set(head);
-    const digest = digestOf(big);
+    const digest = await digestOf(big);
     await Deno.writeFile(blobPath(dir, digest), big);
     await editIndexJson(dir, (index) => {
       index.manifests.push(
@@ -452,7 +452,7 @@ Deno.test("oci layout: direct manifest()/blob() calls verify and name media type
   const source = await open(`oci:${FIXTURE}:demo`);
   const m = await source.manifest({ mediaType: MediaTypes.ociManifest, digest: AMD64, size: 345 });
   assert.equal(m.mediaType, MediaTypes.ociManifest);
-  assert.equal(digestOf(m.bytes), AMD64);
+  assert.equal(await digestOf(m.bytes), AMD64);
   const b = await source.blob(
     { mediaType: "application/x-custom", digest: AMD64_CONFIG, size: 855 },
     MAX_CONFIG_BYTES,

@@ -65,15 +65,15 @@ export class RegistrySource implements ImageSource {
     const what = `manifest ${this.ref.repository}:${reference}`;
     const res = await this.get(this.url("manifests", reference), MANIFEST_ACCEPT.join(", "), what);
     const bytes = await this.read(res, MAX_MANIFEST_BYTES, "manifest");
-    const digest = digestOf(bytes);
+    const digest = await digestOf(bytes);
     if (descriptor) {
       verifySize(bytes, descriptor.size, what);
-      verifyDigest(bytes, descriptor.digest, what);
+      await verifyDigest(bytes, descriptor.digest, what);
     } else if (this.ref.digest) {
-      verifyDigest(bytes, this.ref.digest, what);
+      await verifyDigest(bytes, this.ref.digest, what);
     }
     const served = res.headers.get("docker-content-digest")?.trim();
-    if (served) verifyDigest(bytes, served, what, "the registry's Docker-Content-Digest");
+    if (served) await verifyDigest(bytes, served, what, "the registry's Docker-Content-Digest");
     else if (!descriptor && !this.ref.digest) {
       // Nothing to check a tag's manifest against; say so, and pin the digest for the next run.
       this.log?.(`warning: ${what} came without Docker-Content-Digest; pin it as @${digest} to verify it`);
@@ -92,7 +92,7 @@ export class RegistrySource implements ImageSource {
     const res = await this.get(this.url("blobs", descriptor.digest), "*/*", what);
     const bytes = await this.read(res, Math.min(maxBytes, descriptor.size), "config blob", descriptor.size);
     verifySize(bytes, descriptor.size, what);
-    verifyDigest(bytes, descriptor.digest, what);
+    await verifyDigest(bytes, descriptor.digest, what);
     return { bytes, digest: descriptor.digest, mediaType: descriptor.mediaType };
   }
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { digestOf } from "../../digest.ts";
 import { AuthError, TimeoutError } from "../../errors.ts";
 import type { EcrHost } from "../ecr.ts";
 import type { Credential } from "./types.ts";
@@ -54,11 +54,15 @@ const IDENTITY_VARS = [
 ];
 
 /** The cache file name for a registry and the current credential source (a hash: no identity leaks). */
-export function ecrCacheKey(host: EcrHost, region: string, env: Record<string, string | undefined>): string {
-  const h = createHash("sha256");
-  h.update(`${host.accountId}\n${region}\n${host.fips}\n${host.dualStack}\n`);
-  for (const v of IDENTITY_VARS) h.update(`${v}=${env[v] ?? ""}\n`);
-  return `ecr-${host.accountId}-${region}-${h.digest("hex").slice(0, 32)}.json`;
+export async function ecrCacheKey(
+  host: EcrHost,
+  region: string,
+  env: Record<string, string | undefined>,
+): Promise<string> {
+  let text = `${host.accountId}\n${region}\n${host.fips}\n${host.dualStack}\n`;
+  for (const v of IDENTITY_VARS) text += `${v}=${env[v] ?? ""}\n`;
+  const hex = (await digestOf(new TextEncoder().encode(text))).slice("sha256:".length);
+  return `ecr-${host.accountId}-${region}-${hex.slice(0, 32)}.json`;
 }
 
 /** The default cache directory: `$XDG_CACHE_HOME` or `~/.cache`, then `ecrimagemetadataextractor`. */
@@ -110,7 +114,7 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
   const region = opts.region ?? opts.host.region;
   const source = `ECR GetAuthorizationToken (account ${opts.host.accountId}, region ${region})`;
   const cachePath = opts.cacheDir
-    ? `${opts.cacheDir}/${ecrCacheKey(opts.host, region, opts.env)}`
+    ? `${opts.cacheDir}/${await ecrCacheKey(opts.host, region, opts.env)}`
     : undefined;
   if (cachePath && !opts.refresh) {
     const cached = await readCache(cachePath, now());
