@@ -6,14 +6,12 @@
  * @module
  */
 
-import { type Command, Option } from "commander";
 import { UsageError } from "../errors.ts";
 import { systemClock } from "../formats/clock.ts";
 import { checkDirectory, type OutputFile, writeFilesAtomic } from "../output.ts";
 import { resolveImage } from "../source.ts";
-import { addCommonOptions, type CommonOptions, type RunContext } from "./common.ts";
-import { addSubjectOptions } from "./provenance.ts";
-import { addSbomOptions, type SbomCommandOptions } from "./sbom.ts";
+import type { RunContext } from "./context.ts";
+import type { SbomCommandOptions } from "./sbom.ts";
 
 /** Options of `capture`. */
 export interface CaptureOptions extends SbomCommandOptions {
@@ -86,25 +84,4 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
   } finally {
     source.close?.();
   }
-}
-
-/** Register the command. */
-export function registerCapture(program: Command, start: (opts: CommonOptions) => RunContext): void {
-  const cmd = program.command("capture")
-    .description("one fetch, all files: manifest, config, SBOM, descriptor and provenance into --output-dir")
-    .option("--output-dir <dir>", "directory to write the files into (must exist)")
-    .addOption(
-      new Option("--provenance-format <format>", "provenance statement format").choices([
-        "slsa-v1",
-        "slsa-v0.2",
-      ])
-        .default("slsa-v1"),
-    );
-  addSubjectOptions(addSbomOptions(addCommonOptions(cmd))).action(
-    async (opts: CaptureOptions, c: Command) => {
-      const ctx = start(c.optsWithGlobals());
-      const written = await capture(ctx, opts);
-      for (const p of written) ctx.stderr(`wrote ${p}`);
-    },
-  );
 }

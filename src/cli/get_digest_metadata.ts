@@ -5,10 +5,9 @@
  * @module
  */
 
-import type { Command } from "commander";
 import { MAX_CONFIG_BYTES } from "../manifest.ts";
 import { resolveManifest } from "../source.ts";
-import { addCommonOptions, type CommonOptions, type RunContext } from "./common.ts";
+import type { RunContext } from "./context.ts";
 import { emit, prettyJson } from "./emit.ts";
 
 /** Run get_digest_metadata. */
@@ -21,16 +20,4 @@ export async function getDigestMetadata(ctx: RunContext): Promise<void> {
   } finally {
     source.close?.();
   }
-}
-
-/** Register the command. */
-export function registerGetDigestMetadata(
-  program: Command,
-  start: (opts: CommonOptions) => RunContext,
-): void {
-  addCommonOptions(
-    program.command("get_digest_metadata")
-      .alias("config")
-      .description("print the image config blob exactly as served (one platform)"),
-  ).action(async (_opts, cmd: Command) => await getDigestMetadata(start(cmd.optsWithGlobals())));
 }

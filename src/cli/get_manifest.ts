@@ -5,10 +5,9 @@
  * @module
  */
 
-import type { Command } from "commander";
 import { decodeManifest } from "../manifest.ts";
 import { resolveManifest } from "../source.ts";
-import { addCommonOptions, type CommonOptions, type RunContext } from "./common.ts";
+import type { RunContext } from "./context.ts";
 import { emit, prettyJson } from "./emit.ts";
 
 /** Run get_manifest. */
@@ -24,13 +23,4 @@ export async function getManifest(ctx: RunContext): Promise<void> {
   } finally {
     source.close?.();
   }
-}
-
-/** Register the command. */
-export function registerGetManifest(program: Command, start: (opts: CommonOptions) => RunContext): void {
-  addCommonOptions(
-    program.command("get_manifest")
-      .alias("manifest")
-      .description("print the manifest (or index) exactly as the registry served it"),
-  ).action(async (_opts, cmd: Command) => await getManifest(start(cmd.optsWithGlobals())));
 }

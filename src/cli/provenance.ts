@@ -5,10 +5,9 @@
  * @module
  */
 
-import { type Command, Option } from "commander";
 import { UsageError } from "../errors.ts";
 import { resolveImage } from "../source.ts";
-import { addCommonOptions, collect, type CommonOptions, type RunContext } from "./common.ts";
+import type { CommonOptions, RunContext } from "./context.ts";
 import { emit } from "./emit.ts";
 
 /** Options of `provenance`. */
@@ -48,31 +47,4 @@ export async function provenanceCommand(ctx: RunContext, opts: ProvenanceCommand
   } finally {
     source.close?.();
   }
-}
-
-/** The `--subject`/`--builder-id` options, shared with `capture`. */
-export function addSubjectOptions(cmd: Command): Command {
-  return cmd
-    .option("--subject <file>", "artifact the provenance describes (sha256 streamed); repeatable", collect)
-    .option("--builder-id <uri>", "builder id (default: from the CodeBuild environment)");
-}
-
-/** Register the command. */
-export function registerProvenance(program: Command, start: (opts: CommonOptions) => RunContext): void {
-  addSubjectOptions(
-    addCommonOptions(
-      program.command("provenance").description(
-        "in-toto Statement v1 with SLSA provenance naming the image as a build dependency",
-      ),
-    ),
-  )
-    .addOption(
-      new Option("--format <format>", "statement format").choices(["slsa-v1", "slsa-v0.2", "descriptor"])
-        .default(
-          "slsa-v1",
-        ),
-    )
-    .action(async (opts: ProvenanceCommandOptions, cmd: Command) => {
-      await provenanceCommand(start(cmd.optsWithGlobals()), opts);
-    });
 }

@@ -4,11 +4,11 @@
  * @module
  */
 
-import { type Command, Option } from "commander";
 import { systemClock } from "../formats/clock.ts";
 import { resolveImage } from "../source.ts";
-import { addCommonOptions, type CommonOptions, type RunContext } from "./common.ts";
+import type { CommonOptions, RunContext } from "./context.ts";
 import { emit } from "./emit.ts";
+import { onTheWire } from "./wire.ts";
 
 /** Options of `sbom`. */
 export interface SbomCommandOptions extends CommonOptions {
@@ -17,42 +17,32 @@ export interface SbomCommandOptions extends CommonOptions {
   includeEnv?: boolean;
 }
 
-/** How long the first request gets to reach the wire before the (blocking) library load starts. */
-const WIRE_MS = 5;
-
-/**
- * Resolve when `request` settles or after `ms`, whichever is first, leaving no timer behind. A fetch only
- * connects and writes its request while the event loop waits for I/O (measured: one timer turn is not enough
- * for a fresh connection through a slow link; 5 ms is), so the load must not start before that.
- */
-function onTheWire(request: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const waited = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-  return Promise.race([request.then(() => {}, () => {}), waited]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Run sbom.
  *
  * The formatter and the CycloneDX library (~30 ms of compile and evaluation, which blocks the event loop) are
- * loaded while the registry answers: the first request is issued and given a few milliseconds to reach the wire
- * (see {@link onTheWire}), and then the load starts. Loading first would hold the request back until the load is
- * done; loading after the requests would add its full time to the run.
+ * loaded while the registry answers the last request, the config's: once that request has had a few
+ * milliseconds to reach the wire (see {@link onTheWire}), the load starts. Loading before a request holds the
+ * request back until the load is done; loading during an earlier request (the manifest's, which an early start
+ * may already have in flight) delays the config request behind the load; loading after the requests adds its
+ * full time to the run.
  */
 export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<void> {
   const clock = systemClock(ctx.env);
   const source = await ctx.openSource();
-  let sent: Promise<void> | undefined;
   try {
-    const top = source.manifest();
-    sent = onTheWire(top, WIRE_MS);
-    const formatter = sent.then(() => import("../formats/cyclonedx.ts")).then(async (m) => {
-      await m.loadCycloneDxLibrary();
-      return m;
-    });
-    formatter.catch(() => {}); // awaited below; a failure is reported there, not as an unhandled rejection
-    const image = await resolveImage(source, ctx, await top);
-    const { cyclonedxSbom } = await formatter;
+    let formatter: Promise<CycloneDxModule> | undefined;
+    const image = await resolveImage({
+      origin: source.origin,
+      manifest: (descriptor) => source.manifest(descriptor),
+      blob(descriptor, maxBytes) {
+        const config = source.blob(descriptor, maxBytes);
+        formatter = onTheWire(config).then(loadFormatter);
+        formatter.catch(() => {}); // awaited below; a failure is reported there, not as an unhandled rejection
+        return config;
+      },
+    }, ctx);
+    const { cyclonedxSbom } = await (formatter ?? loadFormatter());
     const bytes = await cyclonedxSbom(image, {
       format: opts.format === "cyclonedx-xml" ? "xml" : "json",
       specVersion: opts.specVersion ?? "1.6",
@@ -62,28 +52,13 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
     await emit(bytes, ctx.options.output);
   } finally {
     source.close?.();
-    await sent; // settles within WIRE_MS: no timer is left behind when a request failed first
   }
 }
 
-/** The `--format`/`--spec-version`/`--include-env` options, shared with `capture`. */
-export function addSbomOptions(cmd: Command): Command {
-  return cmd
-    .addOption(
-      new Option("--format <format>", "SBOM format").choices(["cyclonedx-json", "cyclonedx-xml"]).default(
-        "cyclonedx-json",
-      ),
-    )
-    .addOption(
-      new Option("--spec-version <version>", "CycloneDX version").choices(["1.6", "1.5"]).default("1.6"),
-    )
-    .option("--include-env", "also record the config's Env values (off by default: they may hold secrets)");
-}
+type CycloneDxModule = typeof import("../formats/cyclonedx.ts");
 
-/** Register the command. */
-export function registerSbom(program: Command, start: (opts: CommonOptions) => RunContext): void {
-  addSbomOptions(addCommonOptions(program.command("sbom").description("CycloneDX SBOM describing the image")))
-    .action(async (opts: SbomCommandOptions, cmd: Command) => {
-      await sbom(start(cmd.optsWithGlobals()), opts);
-    });
+async function loadFormatter(): Promise<CycloneDxModule> {
+  const m = await import("../formats/cyclonedx.ts");
+  await m.loadCycloneDxLibrary();
+  return m;
 }
