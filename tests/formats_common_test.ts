@@ -32,15 +32,19 @@ Deno.test("rfc3339: no fractional part unless milliseconds are non-zero", () => 
   assert.equal(rfc3339(new Date(1728833738250)), "2024-10-13T15:35:38.250Z");
 });
 
-Deno.test("uuidV5 matches RFC 9562 name-based UUIDs (python uuid.uuid5 vectors)", () => {
+Deno.test("uuidV5 matches RFC 9562 name-based UUIDs (python uuid.uuid5 vectors)", async () => {
   const URL_NS = "6ba7b811-9dad-11d1-80b4-00c04fd430c8";
-  assert.equal(uuidV5(URL_NS, "https://example.com"), "4fd35a71-71ef-5a55-a9d9-aa75c889a6d0");
-  assert.equal(toolNamespace(PROJECT_URL), uuidV5(URL_NS, PROJECT_URL));
+  assert.equal(await uuidV5(URL_NS, "https://example.com"), "4fd35a71-71ef-5a55-a9d9-aa75c889a6d0");
+  assert.equal(await toolNamespace(PROJECT_URL), await uuidV5(URL_NS, PROJECT_URL));
   assert.equal(
-    toolNamespace("https://github.com/Vasu77df/ecrimagemetadataextractor"),
+    await toolNamespace("https://github.com/Vasu77df/ecrimagemetadataextractor"),
     "ead7eece-5848-51ce-81ab-07755d12ac3d",
   );
-  assert.throws(() => uuidV5("nope", "x"), TypeError);
+  assert.equal(
+    await uuidV5(URL_NS.toUpperCase(), "https://example.com"),
+    "4fd35a71-71ef-5a55-a9d9-aa75c889a6d0",
+  );
+  await assert.rejects(() => uuidV5("nope", "x"), TypeError);
 });
 
 Deno.test("imagePurl / imageReferenceName / digestHex", async () => {

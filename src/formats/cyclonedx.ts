@@ -96,7 +96,10 @@ export function imageProperties(image: ResolvedImage, includeEnv: boolean): [str
 }
 
 /** `urn:uuid:` serial number: content-derived with SOURCE_DATE_EPOCH, else random. */
-export function serialNumber(image: ResolvedImage, opts: Omit<SbomOptions, "format">): string {
+export async function serialNumber(
+  image: ResolvedImage,
+  opts: Omit<SbomOptions, "format">,
+): Promise<string> {
   const sde = opts.clock.sourceDateEpoch;
   if (sde === undefined) return `urn:uuid:${opts.clock.randomUUID()}`;
   const { origin } = image;
@@ -116,7 +119,7 @@ export function serialNumber(image: ResolvedImage, opts: Omit<SbomOptions, "form
     image.config.digest,
     sde,
   ]);
-  return `urn:uuid:${uuidV5(toolNamespace(PROJECT_URL), name)}`;
+  return `urn:uuid:${await uuidV5(await toolNamespace(PROJECT_URL), name)}`;
 }
 
 /** The parts of `@cyclonedx/cyclonedx-library` the SBOM is built with. */
@@ -258,7 +261,7 @@ export async function cyclonedxSbom(image: ResolvedImage, opts: SbomOptions): Pr
     ]),
   });
   const bom = new Models.Bom({
-    serialNumber: serialNumber(image, opts),
+    serialNumber: await serialNumber(image, opts),
     metadata: new Models.Metadata({
       timestamp: opts.clock.now(),
       tools: new Models.Tools({ components: new Models.ComponentRepository([tool]) }),

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { ResolvedImage } from "../image.ts";
 
 /** Hex part of a `sha256:<hex>` digest (the text unchanged when it has no `algorithm:` prefix). */
@@ -54,15 +53,18 @@ const NAMESPACE_URL = "6ba7b811-9dad-11d1-80b4-00c04fd430c8";
  *
  * @example
  * ```ts
- * uuidV5("6ba7b811-9dad-11d1-80b4-00c04fd430c8", "https://example.com"); // "4fd35a71-71ef-5a55-a9d9-aa75c889a6d0"
+ * await uuidV5("6ba7b811-9dad-11d1-80b4-00c04fd430c8", "https://example.com"); // "4fd35a71-71ef-5a55-a9d9-aa75c889a6d0"
  * ```
  */
-export function uuidV5(namespace: string, name: string): string {
+export async function uuidV5(namespace: string, name: string): Promise<string> {
   const ns = namespace.replaceAll("-", "");
   if (!/^[0-9a-f]{32}$/i.test(ns)) throw new TypeError(`invalid namespace UUID "${namespace}"`);
-  const nsBytes = Uint8Array.from(ns.match(/../g)!, (h) => parseInt(h, 16));
-  const hash = createHash("sha1").update(nsBytes).update(new TextEncoder().encode(name)).digest();
-  const b = Uint8Array.from(hash.subarray(0, 16));
+  const nameBytes = new TextEncoder().encode(name);
+  const input = new Uint8Array(16 + nameBytes.byteLength);
+  input.set(Uint8Array.fromHex(ns));
+  input.set(nameBytes, 16);
+  // Web Crypto, not node:crypto: the SBOM path need not load the Node crypto polyfill for one SHA-1.
+  const b = new Uint8Array(await crypto.subtle.digest("SHA-1", input)).slice(0, 16);
   b[6] = (b[6] & 0x0f) | 0x50;
   b[8] = (b[8] & 0x3f) | 0x80;
   const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -70,6 +72,6 @@ export function uuidV5(namespace: string, name: string): string {
 }
 
 /** Namespace of this tool's content-derived UUIDs: uuidV5(URL namespace, `${PROJECT_URL}`). */
-export function toolNamespace(projectUrl: string): string {
+export function toolNamespace(projectUrl: string): Promise<string> {
   return uuidV5(NAMESPACE_URL, projectUrl);
 }
