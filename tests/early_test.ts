@@ -257,6 +257,15 @@ Deno.test("early start against the real registry", async (t) => {
     },
   );
 
+  await t.step("in process: adopted but never opened, abandon still ends the early request", async () => {
+    const early = await startEarly(args, io) as EarlyStart;
+    const ctx = early.adopt("get_manifest", { imageUri: ref, plainHttp: true });
+    assert.ok(ctx);
+    early.abandon(); // what run() does when the command failed before opening its source
+    assert.equal(ctx.signal.aborted, true);
+    early.abandon();
+  });
+
   await t.step("in process: other options or another command abandon the early request", async () => {
     for (
       const [command, options] of [

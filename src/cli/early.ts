@@ -139,7 +139,7 @@ export interface EarlyStart {
    * otherwise undefined, and the early request is abandoned.
    */
   adopt(command: CommandName, options: CommonOptions): RunContext | undefined;
-  /** Abort the early request unless it was adopted. Idempotent. */
+  /** Abort the early request and close its source, unless a command has opened it. Idempotent. */
   abandon(): void;
 }
 
@@ -199,24 +199,32 @@ export async function startEarly(
   // The wait for the wire starts once the source is open, when the request is issued.
   await opened.then(() => onTheWire(top), () => {});
 
-  let settled = false;
+  // "open": nobody has it yet; "adopted": a command context has it, but has not opened the source; "owned":
+  // the command opened the source and closes it; "abandoned": aborted and closed here.
+  let state: "open" | "adopted" | "owned" | "abandoned" = "open";
   const key = sharedOptionsKey(scan.options);
   const abandon = () => {
-    if (settled) return;
-    settled = true;
+    if (state === "owned" || state === "abandoned") return;
+    state = "abandoned";
     abandoned.abort();
     adopted.then((source) => source.close(), () => {});
   };
   return {
     adopt(command, options) {
-      if (settled) return undefined;
+      if (state !== "open") return undefined;
       if (command !== scan.command || sharedOptionsKey(options) !== key) {
         abandon();
         return undefined;
       }
-      settled = true;
+      state = "adopted";
       ctx.log?.("early start adopted: the first request was sent before the command line was parsed");
-      return { ...ctx, openSource: () => adopted };
+      return {
+        ...ctx,
+        openSource: () => {
+          if (state === "adopted") state = "owned";
+          return adopted;
+        },
+      };
     },
     abandon,
   };
