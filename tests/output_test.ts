@@ -5,6 +5,9 @@
  */
 
 import assert from "node:assert/strict";
+import { posix } from "node:path";
+import fc from "fast-check";
+import { dirname } from "../src/output.ts";
 import { runCli } from "./support/cli.ts";
 import { faults, startFaultProxy } from "./support/fault_proxy.ts";
 import { seedImages } from "./support/images.ts";
@@ -211,4 +214,22 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
   } finally {
     await Deno.remove(work, { recursive: true });
   }
+});
+
+Deno.test("dirname names the directory node:path's posix.dirname names (fast-check)", () => {
+  assert.equal(dirname("out/os.img"), "out");
+  assert.equal(dirname("os.img"), ".");
+  assert.equal(dirname("/os.img"), "/");
+  assert.equal(dirname("out/sub/"), "out");
+  assert.equal(dirname("a//b"), "a"); // POSIX dirname(1); node keeps "a/", the same directory
+  const pathLike = fc.array(fc.constantFrom("a", "b.img", ".", "..", "/", "//", " x"), { maxLength: 8 })
+    .map((parts) => parts.join(""));
+  // The same directory: equal once normalised, a trailing slash aside.
+  const canonical = (d: string) => posix.normalize(d).replace(/(?<=.)\/+$/, "");
+  fc.assert(
+    fc.property(pathLike, (p) => {
+      assert.equal(canonical(dirname(p)), canonical(posix.dirname(p)), JSON.stringify(p));
+    }),
+    { numRuns: 2000 },
+  );
 });
