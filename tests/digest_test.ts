@@ -121,9 +121,12 @@ Deno.test("verifyDigest throws DigestMismatchError naming both digests", async (
 });
 
 Deno.test("verifyDigest with an invalid expected digest is a ManifestError, not a mismatch", async () => {
-  await assert.rejects(() => verifyDigest(enc.encode("abc"), ABC_SHA256.toUpperCase(), "x"), (err: unknown) => {
-    return err instanceof ManifestError && !(err instanceof DigestMismatchError);
-  });
+  await assert.rejects(
+    () => verifyDigest(enc.encode("abc"), ABC_SHA256.toUpperCase(), "x"),
+    (err: unknown) => {
+      return err instanceof ManifestError && !(err instanceof DigestMismatchError);
+    },
+  );
 });
 
 Deno.test("verifySize", () => {
