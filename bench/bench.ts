@@ -13,8 +13,10 @@
  * run here: it downloads its runtime); bench/minimal.ts runs with the same flags. `--cached-only` keeps `deno
  * run` from fetching npm metadata it does not need: every run of a module graph with a dynamic npm import asks
  * registry.npmjs.org for that package's metadata when it is not in Deno's cache, and a short-lived process exits
- * before the answer is cached (measured: +30 ms per run). A compiled binary has no npm resolution at run time. Exit code: 0 when the run completes (1 with
- * `BENCH_STRICT=1` and a failed target), 2 when it cannot run or the tool misbehaves (wrong bytes).
+ * before the answer is cached (measured: +30 ms per run). A compiled binary has no npm resolution at run time.
+ *
+ * Exit code: 0 when the run completes (1 with `BENCH_STRICT=1` and a failed target), 2 when it cannot run or
+ * the tool misbehaves (wrong bytes).
  *
  * Environment: `BENCH_RUNS` (20), `BENCH_WARMUP` (3), `BENCH_DELAY_MS` (20), `BENCH_SUBJECT_MIB` (1024),
  * `BENCH_OUT` (bench/results.md; `-` for none), `BENCH_STRICT=1` (exit 1 when a target fails; by default the
@@ -653,7 +655,8 @@ async function main(): Promise<number> {
       "main.ts ...` (the flags of `deno task start`, and `--cached-only` so that `deno run` does not ask the npm " +
       "registry for package metadata on every run, which a compiled binary never does), not as a `deno compile` " +
       "binary: compiling downloads the Deno runtime, which this machine cannot. bench/minimal.ts (the same two " +
-      "fetches and nothing else) runs with the same flags. skopeo runs with `--tls-verify=false --no-creds` and an empty HOME, like the tool.",
+      "fetches and nothing else) runs with the same flags. skopeo runs with `--tls-verify=false --no-creds` " +
+      "and an empty HOME, like the tool.",
       "",
       `Registry: Distribution on 127.0.0.1 (plain HTTP, no auth), seeded by tests/support/images.ts; image ` +
       `\`${SINGLE}\` (Docker schema2, 7 layers, the real build-image config) and the OCI index \`${INDEX}\`. ` +

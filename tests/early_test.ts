@@ -137,7 +137,7 @@ Deno.test("prescan agrees with commander on every command line it accepts (fast-
     for (const choice of spec.choices ?? []) words.push(choice, `--${f.long}=${choice}`);
     if (f.takesValue) words.push(`--${f.long}=v`);
   }
-  const commands = Object.values(COMMANDS).flatMap((c) => [c.name, ...c.aliases]);
+  const commands = Object.entries(COMMANDS).flatMap(([name, c]) => [name, ...c.aliases]);
   const noise = fc.oneof(
     { arbitrary: fc.constantFrom(...flags), weight: 5 },
     { arbitrary: fc.constantFrom(...words), weight: 4 },
@@ -165,10 +165,10 @@ Deno.test("prescan agrees with commander on every command line it accepts (fast-
         maxLength: 4,
       },
     ).map((groups) => groups.flat());
-  const structured = fc.constantFrom(...Object.values(COMMANDS)).chain((command) =>
+  const structured = fc.constantFrom(...Object.entries(COMMANDS)).chain(([name, command]) =>
     fc.tuple(
       tokens(COMMON_OPTIONS),
-      fc.constantFrom(command.name, ...command.aliases),
+      fc.constantFrom(name, ...command.aliases),
       tokens([...COMMON_OPTIONS, ...command.options]),
     ).map(([before, name, after]) => [...before, name, ...after])
   );

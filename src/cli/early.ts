@@ -57,7 +57,7 @@ for (const [name, spec] of Object.entries(COMMANDS)) {
     command: name as CommandName,
     options: optionTable([...COMMON_OPTIONS, ...spec.options]),
   };
-  for (const word of [spec.name, ...spec.aliases]) COMMAND_TABLES.set(word, entry);
+  for (const word of [name, ...spec.aliases]) COMMAND_TABLES.set(word, entry);
 }
 
 /**
@@ -114,11 +114,11 @@ export function prescan(args: readonly string[]): Prescan | undefined {
 /** The shared options in a comparable form: a negatable option's absence is `true`, as commander has it. */
 export function sharedOptionsKey(options: CommonOptions): string {
   const o = options as Record<string, unknown>;
-  return JSON.stringify(
-    COMMON_FLAGS.map((
-      { attribute, negated },
-    ) => [attribute, negated ? o[attribute] !== false : o[attribute] ?? null]),
-  );
+  const entries = COMMON_FLAGS.map(({ attribute, negated }) => [
+    attribute,
+    negated ? o[attribute] !== false : o[attribute] ?? null,
+  ]);
+  return JSON.stringify(entries);
 }
 
 /**

@@ -19,9 +19,8 @@ export interface OptionSpec {
   readonly default?: string;
 }
 
-/** One command. */
+/** One command (its name is its key in {@link COMMANDS}). */
 export interface CommandSpec {
-  readonly name: string;
   readonly aliases: readonly string[];
   readonly description: string;
   /** Its own options, besides {@link COMMON_OPTIONS}. */
@@ -106,25 +105,21 @@ export const SUBJECT_OPTIONS: readonly OptionSpec[] = [
 /** The commands, by name. */
 export const COMMANDS = {
   get_manifest: {
-    name: "get_manifest",
     aliases: ["manifest"],
     description: "print the manifest (or index) exactly as the registry served it",
     options: [],
   },
   get_digest_metadata: {
-    name: "get_digest_metadata",
     aliases: ["config"],
     description: "print the image config blob exactly as served (one platform)",
     options: [],
   },
   sbom: {
-    name: "sbom",
     aliases: [],
     description: "CycloneDX SBOM describing the image",
     options: SBOM_OPTIONS,
   },
   provenance: {
-    name: "provenance",
     aliases: [],
     description: "in-toto Statement v1 with SLSA provenance naming the image as a build dependency",
     options: [
@@ -138,7 +133,6 @@ export const COMMANDS = {
     ],
   },
   capture: {
-    name: "capture",
     aliases: [],
     description: "one fetch, all files: manifest, config, SBOM, descriptor and provenance into --output-dir",
     options: [

@@ -87,7 +87,7 @@ export function buildProgram(
     });
   addOptions(program, COMMON_OPTIONS);
   for (const [name, spec] of Object.entries(COMMANDS) as [CommandName, (typeof COMMANDS)[CommandName]][]) {
-    const cmd = program.command(spec.name).description(spec.description);
+    const cmd = program.command(name).description(spec.description);
     for (const alias of spec.aliases) cmd.alias(alias);
     addOptions(cmd, [...COMMON_OPTIONS, ...spec.options])
       .exitOverride()
