@@ -1,17 +1,33 @@
 /**
  * Entry point: run the CLI, exit with its code. Nothing else.
  *
- * The first registry request is started before commander is loaded (`src/cli/early.ts`), so that commander's
- * load, which blocks for about 30 ms, overlaps the registry's answer instead of preceding the request.
- *
  * @module
  */
 
-import { startEarly } from "./src/cli/early.ts";
+import { run } from "./src/cli/run.ts";
+
+/** The user id, or null where the platform has none or the permission is not granted. */
+function uid(): number | null {
+  try {
+    return Deno.uid();
+  } catch {
+    return null;
+  }
+}
 
 if (import.meta.main) {
-  const io = { env: Deno.env.toObject(), stderr: (line: string) => console.error(line) };
-  const early = await startEarly(Deno.args, io);
-  const { run } = await import("./src/cli/run.ts");
-  Deno.exit(await run(Deno.args, io, early));
+  const out = async (file: typeof Deno.stdout, bytes: Uint8Array) => {
+    for (let off = 0; off < bytes.byteLength;) off += await file.write(bytes.subarray(off));
+  };
+  const encoder = new TextEncoder();
+  Deno.exit(
+    await run(Deno.args, {
+      env: Deno.env.toObject(),
+      // Under `deno task`, the directory the user ran the task from (Deno runs tasks in the project root).
+      cwd: Deno.env.get("INIT_CWD") || Deno.cwd(),
+      uid: uid(),
+      stdout: (bytes) => out(Deno.stdout, bytes),
+      stderr: (line) => Deno.stderr.writeSync(encoder.encode(`${line}\n`)),
+    }),
+  );
 }

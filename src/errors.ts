@@ -7,17 +7,37 @@
  * @module
  */
 
+/**
+ * What the user can do about a failure, as a kind: the core names it, the CLI (`src/cli/advice.ts`) turns it
+ * into a hint with the option to use. The core's own `hint` is the same advice in words without option names,
+ * for library users.
+ */
+export type Advice =
+  | "plain-http" // the registry speaks plain HTTP
+  | "speaks-tls" // plain HTTP was asked for, but the registry speaks TLS
+  | "ca-file" // the registry's certificate is not trusted
+  | "ca-as-server" // a CA certificate (basicConstraints CA:TRUE) used as the server certificate
+  | "timeout" // the deadline passed
+  | "platform" // choose another platform
+  | "subject" // the statement needs subjects
+  | "subject-names" // two subjects share a name
+  | "pin-digest" // the reference names a tag where a digest is required
+  | "registry-endpoint"; // a registry endpoint mapping is malformed
+
 /** Base class: a failure the tool understands and can explain in one line. */
 export class ToolError extends Error {
   /** Process exit code for this failure: 1 for runtime failures, 2 for usage errors. */
   readonly exitCode: number = 1;
-  /** Optional hint appended to the message ("try ..."). */
+  /** Optional hint appended to the message ("try ..."), in words that name no command-line option. */
   readonly hint?: string;
+  /** What to try, as a kind the CLI words with its options (see {@link Advice}). */
+  readonly advice?: Advice;
 
-  constructor(message: string, options?: { hint?: string; cause?: unknown }) {
+  constructor(message: string, options?: { hint?: string; advice?: Advice; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.hint = options?.hint;
+    this.advice = options?.advice;
   }
 
   /** One line: the message, then the hint if any. */
@@ -68,8 +88,37 @@ export class PlatformNotFoundError extends ToolError {}
 /** A body larger than the tool accepts for its kind. */
 export class TooLargeError extends ToolError {}
 
+/** What went wrong on the network, as retries and hints need to know it. */
+export type NetworkFailure =
+  | "tls" // handshake or certificate failure: will not fix itself
+  | "protocol" // TLS spoken to a plain-HTTP server or the other way round: will not fix itself
+  | "dns" // the host name does not resolve: will not fix itself within a run
+  | "refused" // connection refused: the server may be restarting
+  | "interrupted" // reset, broken pipe, body cut short: worth another try
+  | "status" // an HTTP status the caller did not expect
+  | "other";
+
+/** Kinds of {@link NetworkFailure} worth another attempt. */
+const TRANSIENT = new Set<NetworkFailure>(["refused", "interrupted", "other"]);
+
 /** Connection refused, DNS failure, reset, TLS failure, or an unexpected HTTP status. */
-export class NetworkError extends ToolError {}
+export class NetworkError extends ToolError {
+  /** What kind of failure it was. */
+  readonly failure: NetworkFailure;
+
+  constructor(
+    message: string,
+    options?: { hint?: string; advice?: Advice; cause?: unknown; failure?: NetworkFailure },
+  ) {
+    super(message, options);
+    this.failure = options?.failure ?? "other";
+  }
+
+  /** Whether another attempt may succeed. */
+  get transient(): boolean {
+    return TRANSIENT.has(this.failure);
+  }
+}
 
 /** The request (or the whole run) took longer than the deadline. */
 export class TimeoutError extends ToolError {}

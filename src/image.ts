@@ -75,6 +75,12 @@ export interface ImageConfig {
   }[];
 }
 
+/** An in-toto subject: an artifact (a build output) by name and sha256. */
+export interface Subject {
+  name: string;
+  digest: { sha256: string };
+}
+
 /** Bytes plus what they are: the verified body of a manifest, index or config. */
 export interface Blob {
   /** Exactly the bytes the source served, verified against `digest`. */

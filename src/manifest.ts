@@ -201,7 +201,7 @@ export function chooseFromIndex(index: ImageIndex, wanted: Platform): Descriptor
     `no image for platform ${formatPlatform(wanted)} in the index; it has: ${
       available.length ? [...new Set(available)].join(", ") : "no platform entries"
     }`,
-    { hint: "choose one with --platform" },
+    { hint: "choose one of those platforms", advice: "platform" },
   );
 }
 

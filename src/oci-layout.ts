@@ -43,6 +43,8 @@ export interface OciReference {
 export interface OpenOciLayoutOptions {
   /** The reference as the user typed it (for {@link ImageOrigin.input}); rebuilt from `ref` when absent. */
   input?: string;
+  /** The directory a relative layout path is relative to (default: the process's working directory). */
+  cwd?: string;
 }
 
 /** The annotation that names an image in index.json. */
@@ -190,12 +192,20 @@ export class OciLayoutSource implements ImageSource {
   /** index.json, decoded. */
   readonly index: ImageIndex;
   readonly #ref: OciReference;
+  /** The layout directory files are read from (`path`, resolved against the caller's directory). */
+  readonly #dir: string;
 
-  constructor(ref: OciReference, index: ImageIndex, origin: ImageOrigin) {
+  constructor(ref: OciReference, index: ImageIndex, origin: ImageOrigin, dir: string = ref.path) {
     this.#ref = ref;
     this.path = ref.path;
+    this.#dir = dir;
     this.index = index;
     this.origin = origin;
+  }
+
+  /** Nothing to release: files are opened and closed per read. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return Promise.resolve();
   }
 
   /** The ref names (tags) index.json lists, in its order, without duplicates. */
@@ -287,7 +297,7 @@ export class OciLayoutSource implements ImageSource {
       });
     };
     if (size !== undefined && size > max) tooLarge(size);
-    const file = join(this.path, "blobs", algorithm, hex);
+    const file = join(this.#dir, "blobs", algorithm, hex);
     let bytes: Uint8Array;
     try {
       bytes = await readCapped(file, max, tooLarge, () => {
@@ -371,12 +381,13 @@ export async function openOciLayoutSource(
   opts: OpenOciLayoutOptions = {},
 ): Promise<OciLayoutSource> {
   const { path } = ref;
+  const dir = opts.cwd && !path.startsWith("/") ? join(opts.cwd, path) : path;
   const hint =
     `oci:${path} must name a directory holding an OCI image layout (oci-layout, index.json, blobs/), ` +
-    "as written by skopeo copy, umoci or docker buildx --output type=oci,tar=false";
+    "as written by skopeo copy, umoci or a BuildKit OCI exporter (type=oci,tar=false)";
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(path);
+    info = await Deno.stat(dir);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new ConfigError(`OCI layout directory ${path} does not exist`, { hint });
@@ -390,7 +401,7 @@ export async function openOciLayoutSource(
   }
 
   const layoutFile = join(path, "oci-layout");
-  const layout = parseJsonFile(await readLayoutFile(path, "oci-layout", hint), layoutFile, hint);
+  const layout = parseJsonFile(await readLayoutFile(dir, "oci-layout", hint), layoutFile, hint);
   if (!isObject(layout) || typeof layout.imageLayoutVersion !== "string") {
     throw new ConfigError(`${layoutFile} has no imageLayoutVersion`, { hint });
   }
@@ -404,7 +415,7 @@ export async function openOciLayoutSource(
   }
 
   const indexFile = join(path, "index.json");
-  const indexText = await readLayoutFile(path, "index.json", hint);
+  const indexText = await readLayoutFile(dir, "index.json", hint);
   parseJsonFile(indexText, indexFile, hint);
   let index: ImageIndex;
   try {
@@ -415,7 +426,7 @@ export async function openOciLayoutSource(
     throw new ConfigError(`${indexFile} is not a valid OCI image index: ${errText(err)}`, { hint });
   }
 
-  const repository = ref.tag ?? await directoryName(path);
+  const repository = ref.tag ?? await directoryName(dir);
   const origin: ImageOrigin = {
     kind: "oci-layout",
     input: opts.input ?? formatOciReference(ref),
@@ -424,7 +435,7 @@ export async function openOciLayoutSource(
   };
   if (ref.tag !== undefined) origin.tag = ref.tag;
   if (ref.digest !== undefined) origin.digest = ref.digest;
-  return new OciLayoutSource(ref, index, origin);
+  return new OciLayoutSource(ref, index, origin, dir);
 }
 
 async function directoryName(path: string): Promise<string> {

@@ -74,7 +74,7 @@ export function parseReference(input: string): Reference {
   if (text === "") fail(input, "it is empty");
   if (/\s/.test(text)) fail(input, "it contains white space");
   if (text.includes("://")) {
-    fail(input, "leave out the scheme (https://); use --plain-http for HTTP registries");
+    fail(input, "leave out the scheme (https://); plain-HTTP registries are a setting, not part of the name");
   }
 
   let rest = text;

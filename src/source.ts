@@ -13,9 +13,10 @@ import type { Platform } from "./platform.ts";
 /**
  * A place images are read from. Implementations verify every body against its digest before returning it:
  * for `manifest(ref)` with a digest ref, against that digest; by tag, against what the source says the digest
- * is (`Docker-Content-Digest`, the layout's index.json descriptor) when it says anything.
+ * is (`Docker-Content-Digest`, the layout's index.json descriptor) when it says anything. A source may hold
+ * resources (a connection pool): dispose of it when done (`await using source = ...`).
  */
-export interface ImageSource {
+export interface ImageSource extends AsyncDisposable {
   /** Where the image came from, for the formatters. */
   readonly origin: ImageOrigin;
   /**

@@ -10,9 +10,9 @@
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { ConfigError, UsageError } from "./errors.ts";
-import type { Subject } from "./formats/slsa.ts";
+import type { Subject } from "./image.ts";
 
-export type { Subject } from "./formats/slsa.ts";
+export type { Subject } from "./image.ts";
 
 /** Read size: large reads into one reused buffer hash a 1 GiB file ~4x faster than the 64 KiB stream chunks. */
 const CHUNK = 4 * 1024 * 1024;
@@ -64,7 +64,8 @@ export async function hashSubjects(paths: string[]): Promise<Subject[]> {
     const other = seen.get(name);
     if (other !== undefined) {
       throw new UsageError(`subjects "${other}" and "${path}" have the same name "${name}"`, {
-        hint: "subjects are named by basename; give each --subject file a distinct name",
+        hint: "subjects are named by basename; give each subject file a distinct name",
+        advice: "subject-names",
       });
     }
     seen.set(name, path);

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { REPO_ROOT, runCli } from "./support/cli.ts";
+import { cli, REPO_ROOT } from "./support/cli.ts";
 import { VERSION } from "../src/version.ts";
 
 const LAYOUT = `oci:${REPO_ROOT}/fixtures/oci-layout`;
@@ -45,7 +45,7 @@ Deno.test("cli: usage errors exit 2 with one line and nothing on stdout", async 
   ];
   for (const [name, args, env, pattern] of cases) {
     await t.step(name, async () => {
-      const r = await runCli(args, { env });
+      const r = await cli(args, { env });
       assert.equal(r.code, 2, `${name}: ${r.stderr}`);
       assert.equal(r.stdout.length, 0);
       assert.match(r.stderr, pattern);
@@ -54,17 +54,18 @@ Deno.test("cli: usage errors exit 2 with one line and nothing on stdout", async 
 });
 
 Deno.test("cli: --help and --version", async () => {
-  const help = await runCli(["--help"]);
+  const help = await cli(["--help"]);
   assert.equal(help.code, 0);
-  for (
-    const word of ["get_manifest", "get_digest_metadata", "sbom", "provenance", "capture", "--image-uri"]
-  ) {
+  for (const word of ["get_manifest", "get_digest_metadata", "sbom", "provenance", "capture", "--version"]) {
     assert.ok(help.stdoutText.includes(word), word);
   }
-  const sub = await runCli(["sbom", "--help"]);
+  const manifestHelp = await cli(["help", "get_manifest"]);
+  assert.equal(manifestHelp.code, 0);
+  assert.match(manifestHelp.stdoutText, /-u \[--image-uri\]/);
+  const sub = await cli(["sbom", "--help"]);
   assert.equal(sub.code, 0);
   assert.match(sub.stdoutText, /--spec-version/);
-  const version = await runCli(["--version"]);
+  const version = await cli(["--version"]);
   assert.equal(version.code, 0);
   assert.equal(version.stdoutText.trim(), VERSION);
   const denoJson = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}/deno.json`));
@@ -72,7 +73,7 @@ Deno.test("cli: --help and --version", async () => {
 });
 
 Deno.test("cli: CODEBUILD_BUILD_IMAGE names the image when -u is absent", async () => {
-  const r = await runCli(["get_digest_metadata", "--platform", "linux/arm64"], {
+  const r = await cli(["get_digest_metadata", "--platform", "linux/arm64"], {
     env: { CODEBUILD_BUILD_IMAGE: `${LAYOUT}:demo` },
   });
   assert.equal(r.code, 0, r.stderr);
@@ -90,7 +91,7 @@ Deno.test("cli: capture writes every file, reproducibly with SOURCE_DATE_EPOCH",
       CODEBUILD_BUILD_ARN: "arn:aws:codebuild:us-east-1:1:build/p:1",
     };
     for (const dir of [a, b]) {
-      const r = await runCli(
+      const r = await cli(
         [
           "capture",
           "-u",
@@ -125,7 +126,7 @@ Deno.test("cli: capture writes every file, reproducibly with SOURCE_DATE_EPOCH",
     const sbom = JSON.parse(await Deno.readTextFile(`${a}/sbom.cdx.json`));
     assert.equal(sbom.metadata.timestamp, "2023-11-14T22:13:20.000Z");
     const manifest = await Deno.readFile(`${a}/manifest.json`);
-    const getManifest = await runCli(["get_manifest", "-u", `${LAYOUT}:demo`, "--platform", "linux/amd64"]);
+    const getManifest = await cli(["get_manifest", "-u", `${LAYOUT}:demo`, "--platform", "linux/amd64"]);
     assert.deepEqual(manifest, getManifest.stdout);
   } finally {
     await Deno.remove(a, { recursive: true });
@@ -134,7 +135,7 @@ Deno.test("cli: capture writes every file, reproducibly with SOURCE_DATE_EPOCH",
 });
 
 Deno.test("cli: sbom XML and provenance descriptor from the layout", async () => {
-  const xml = await runCli([
+  const xml = await cli([
     "sbom",
     "-u",
     `${LAYOUT}:demo-arm64`,
@@ -147,7 +148,7 @@ Deno.test("cli: sbom XML and provenance descriptor from the layout", async () =>
   assert.match(xml.stdoutText, /^<\?xml/);
   assert.match(xml.stdoutText, /xmlns="http:\/\/cyclonedx\.org\/schema\/bom\/1\.5"/);
   assert.match(xml.stdoutText, /<component type="container"/);
-  const d = await runCli([
+  const d = await cli([
     "provenance",
     "-u",
     `${LAYOUT}:demo`,
@@ -202,7 +203,7 @@ Deno.test("cli: capture removes files of an earlier capture that no longer apply
   try {
     const subject = `${dir}/os.img`;
     await Deno.writeTextFile(subject, "image\n");
-    const first = await runCli([
+    const first = await cli([
       "capture",
       "-u",
       `${LAYOUT}:demo`,
@@ -216,7 +217,7 @@ Deno.test("cli: capture removes files of an earlier capture that no longer apply
     assert.equal(first.code, 0, first.stderr);
     await Deno.writeTextFile(`${dir}/unrelated.txt`, "keep me\n");
     // A single-platform image, no subject, XML: index.json, provenance and the JSON SBOM must go.
-    const second = await runCli([
+    const second = await cli([
       "capture",
       "-u",
       `${LAYOUT}:demo-amd64`,

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  builderIdFor,
-  codebuildContext,
-  DEFAULT_BUILDER_ID,
-  isCodeBuild,
-  projectArnFromBuildArn,
-} from "../src/ci/codebuild.ts";
+import { builderIdFor, DEFAULT_BUILDER_ID, projectArnFromBuildArn } from "../src/ci/codebuild.ts";
+import { codebuildFrom as codebuildContext, inCodeBuild as isCodeBuild } from "../src/cli/environment.ts";
 import { ConfigError } from "../src/errors.ts";
 import { PROJECT_URL } from "../src/version.ts";
 import { CODEBUILD_ENV } from "./support/resolved_fixture.ts";

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { REPO_ROOT, sharedDenoDir } from "./support/cli.ts";
+import { cliCommand, REPO_ROOT, sharedDenoDir } from "./support/cli.ts";
 import { startEcrApi } from "./support/ecr_api.ts";
 import { seedImages } from "./support/images.ts";
 import { startRegistry } from "./support/registry.ts";
@@ -65,15 +65,10 @@ Deno.test("compile task: narrow permissions are enough for every command", async
       }],
     ];
     for (const [command, refArgs, extraEnv] of runs) {
-      const out = await new Deno.Command(Deno.execPath(), {
+      const { program, args: prefix } = cliCommand();
+      const out = await new Deno.Command(program, {
         args: [
-          "run",
-          "--quiet",
-          "--no-prompt",
-          ...flags,
-          "--config",
-          `${REPO_ROOT}/deno.json`,
-          `${REPO_ROOT}/main.ts`,
+          ...prefix,
           command,
           ...refArgs,
           "--ca-file",

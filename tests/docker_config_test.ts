@@ -8,13 +8,12 @@
 import assert from "node:assert/strict";
 import { AuthError, ConfigError } from "../src/errors.ts";
 import {
-  containersAuthPath,
-  dockerConfigPath,
   lookupConfigCredentials,
   normalizeAuthKey,
   readConfigFile,
 } from "../src/registry/credentials/docker-config.ts";
 import { helperCredential, type HelperRunner, spawnHelper } from "../src/registry/credentials/helpers.ts";
+import { containersAuthPaths, dockerConfigPath, type Env } from "../src/cli/environment.ts";
 import { secretsOf } from "../src/registry/credentials/types.ts";
 
 const enc = new TextEncoder();
@@ -61,24 +60,37 @@ function helpers(
 }
 
 const noHelpers = helpers({}).run;
+
+/** The files the CLI would read for `env` (no uid: no /run/containers/UID). */
+function paths(env: Env) {
+  return { dockerConfig: dockerConfigPath(env), authFiles: containersAuthPaths(env, null) };
+}
 const HOME = "/home/u";
 const DOCKER = `${HOME}/.docker/config.json`;
 
-Deno.test("config paths: DOCKER_CONFIG, HOME, REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR", () => {
+Deno.test("config paths: DOCKER_CONFIG, HOME, REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR, XDG_CONFIG_HOME", () => {
   assert.equal(dockerConfigPath({ DOCKER_CONFIG: "/etc/dc/" }), "/etc/dc/config.json");
   assert.equal(dockerConfigPath({ HOME: "/home/u", DOCKER_CONFIG: "/d" }), "/d/config.json");
   assert.equal(dockerConfigPath({ HOME: "/home/u/" }), "/home/u/.docker/config.json");
   assert.equal(dockerConfigPath({ USERPROFILE: "/c/u" }), "/c/u/.docker/config.json");
   assert.equal(dockerConfigPath({}), undefined);
-  assert.equal(
-    containersAuthPath({ REGISTRY_AUTH_FILE: "/x/auth.json", XDG_RUNTIME_DIR: "/run/u" }),
-    "/x/auth.json",
+  // containers-auth.json(5): REGISTRY_AUTH_FILE alone; else the runtime file, then the persistent one.
+  assert.deepEqual(
+    containersAuthPaths({ REGISTRY_AUTH_FILE: "/x/auth.json", XDG_RUNTIME_DIR: "/run/u", HOME: "/h" }, 0),
+    ["/x/auth.json"],
   );
-  assert.equal(
-    containersAuthPath({ XDG_RUNTIME_DIR: "/run/user/1000/" }),
+  assert.deepEqual(containersAuthPaths({ XDG_RUNTIME_DIR: "/run/user/1000/" }, 1000), [
     "/run/user/1000/containers/auth.json",
-  );
-  assert.equal(containersAuthPath({}), undefined);
+  ]);
+  assert.deepEqual(containersAuthPaths({ HOME: "/home/u" }, 1000), [
+    "/run/containers/1000/auth.json",
+    "/home/u/.config/containers/auth.json",
+  ]);
+  assert.deepEqual(containersAuthPaths({ XDG_CONFIG_HOME: "/cfg/", XDG_RUNTIME_DIR: "/run/user/5" }, 5), [
+    "/run/user/5/containers/auth.json",
+    "/cfg/containers/auth.json",
+  ]);
+  assert.deepEqual(containersAuthPaths({}, null), []);
 });
 
 Deno.test("normalizeAuthKey", () => {
@@ -95,7 +107,7 @@ Deno.test("normalizeAuthKey", () => {
 Deno.test("auths: base64 auth", async () => {
   const fs = files({ [DOCKER]: { auths: { "ghcr.io": { auth: b64("octo:s3cret:with:colons") } } } });
   const r = await lookupConfigCredentials("ghcr.io", "org/app", {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: noHelpers,
   });
@@ -112,7 +124,7 @@ Deno.test("auths: base64 auth", async () => {
 Deno.test("auths: base64 auth with a UTF-8 password", async () => {
   const fs = files({ [DOCKER]: { auths: { "ghcr.io": { auth: b64("usér:päss✓") } } } });
   const r = await lookupConfigCredentials("ghcr.io", undefined, {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: noHelpers,
   });
@@ -127,7 +139,7 @@ Deno.test("auths: base64 auth with a UTF-8 password", async () => {
 Deno.test("auths: username and password fields", async () => {
   const fs = files({ [DOCKER]: { auths: { "quay.io": { username: "u", password: "p" } } } });
   const r = await lookupConfigCredentials("quay.io", "a/b", {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: noHelpers,
   });
@@ -151,7 +163,7 @@ Deno.test("auths: identitytoken wins over auth", async () => {
     },
   });
   const r = await lookupConfigCredentials("myacr.azurecr.io", "app", {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: noHelpers,
   });
@@ -166,7 +178,7 @@ Deno.test("auths: identitytoken wins over auth", async () => {
 Deno.test("auths: registrytoken", async () => {
   const fs = files({ [DOCKER]: { auths: { "r.example": { registrytoken: "rt" } } } });
   const r = await lookupConfigCredentials("r.example", "app", {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: noHelpers,
   });
@@ -178,7 +190,7 @@ Deno.test("auths: the https://index.docker.io/v1/ key is docker.io", async () =>
     [DOCKER]: { auths: { "https://index.docker.io/v1/": { auth: b64("hubuser:hubpass") } } },
   });
   const r = await lookupConfigCredentials("docker.io", "library/alpine", {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: noHelpers,
   });
@@ -194,7 +206,7 @@ Deno.test("auths: the registry key must match the registry (with port)", async (
   const fs = files({
     [DOCKER]: { auths: { "localhost:5000": { auth: b64("a:b") }, "ghcr.io": { auth: b64("c:d") } } },
   });
-  const env = { env: { HOME }, readTextFile: fs.read, runHelper: noHelpers };
+  const env = { ...paths({ HOME }), readTextFile: fs.read, runHelper: noHelpers };
   assert.equal(
     (await lookupConfigCredentials("localhost:5000", "x", env)).credential?.source,
     `${DOCKER} auths`,
@@ -208,11 +220,11 @@ Deno.test("auths: entries without a usable secret are skipped", async () => {
   const fs = files({
     [DOCKER]: { auths: { "ghcr.io": { username: "u", password: "" }, "quay.io": {}, "a.io": { auth: "" } } },
   });
-  const env = { env: { HOME }, readTextFile: fs.read, runHelper: noHelpers };
+  const env = { ...paths({ HOME }), readTextFile: fs.read, runHelper: noHelpers };
   for (const reg of ["ghcr.io", "quay.io", "a.io"]) {
     const r = await lookupConfigCredentials(reg, "x", env);
     assert.equal(r.credential, undefined, reg);
-    assert.deepStrictEqual(r.searched, [`${DOCKER} auths`]);
+    assert.deepStrictEqual(r.searched, [`${DOCKER} auths`, `${HOME}/.config/containers/auth.json (absent)`]);
   }
 });
 
@@ -220,7 +232,11 @@ Deno.test("auths: an auth value that is not base64 or not user:password is a Con
   for (const auth of ["!!!not base64!!!", b64("no-colon-here")]) {
     const fs = files({ [DOCKER]: { auths: { "ghcr.io": { auth } } } });
     await assert.rejects(
-      lookupConfigCredentials("ghcr.io", "x", { env: { HOME }, readTextFile: fs.read, runHelper: noHelpers }),
+      lookupConfigCredentials("ghcr.io", "x", {
+        ...paths({ HOME }),
+        readTextFile: fs.read,
+        runHelper: noHelpers,
+      }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError, String(err));
         assert.match(err.message, /"auth" value/);
@@ -248,7 +264,7 @@ Deno.test("credHelpers: the helper is asked with the registry host, and wins ove
     }),
   });
   const r = await lookupConfigCredentials("ghcr.io", "org/app", {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: h.run,
   });
@@ -270,7 +286,7 @@ Deno.test("credHelpers: only the registry's own helper is used; others fall to c
     }),
   });
   const r = await lookupConfigCredentials("ghcr.io", "a", {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: h.run,
   });
@@ -284,7 +300,7 @@ Deno.test("credHelpers: <token> user name means an identity token", async () => 
     "docker-credential-acr": () => ({ stdout: '{"Username":"<token>","Secret":"refresh"}' }),
   });
   const r = await lookupConfigCredentials("x.azurecr.io", "a", {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: h.run,
   });
@@ -299,7 +315,7 @@ Deno.test("credHelpers: index.docker.io key serves docker.io, asked with the leg
   const fs = files({ [DOCKER]: { credHelpers: { "index.docker.io": "hub" } } });
   const h = helpers({ "docker-credential-hub": () => ({ stdout: '{"Username":"h","Secret":"s"}' }) });
   const r = await lookupConfigCredentials("docker.io", "library/alpine", {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: h.run,
   });
@@ -314,7 +330,7 @@ Deno.test("credsStore: asked for docker.io with https://index.docker.io/v1/", as
   const fs = files({ [DOCKER]: { credsStore: "desktop" } });
   const h = helpers({ "docker-credential-desktop": () => ({ stdout: '{"Username":"d","Secret":"e"}' }) });
   const r = await lookupConfigCredentials("docker.io", "library/alpine", {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: h.run,
   });
@@ -339,7 +355,7 @@ Deno.test("helper 'credentials not found' falls back to auths", async () => {
     "docker-credential-desktop": () => ({ code: 1, stdout: "credentials not found in native keychain\n" }),
   });
   const r = await lookupConfigCredentials("ghcr.io", "a", {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: h.run,
   });
@@ -356,7 +372,7 @@ Deno.test("helper with no credential and no auths entry: nothing found, every pl
   const fs = files({ [DOCKER]: { credHelpers: { "ghcr.io": "gh" } } });
   const h = helpers({ "docker-credential-gh": () => ({ code: 1, stderr: "credentials not found" }) });
   const r = await lookupConfigCredentials("ghcr.io", "a", {
-    env: { HOME, REGISTRY_AUTH_FILE: "/run/auth.json" },
+    ...paths({ HOME, REGISTRY_AUTH_FILE: "/run/auth.json" }),
     readTextFile: fs.read,
     runHelper: h.run,
   });
@@ -372,7 +388,7 @@ Deno.test("helper answering exit 0 with an empty Secret means no credential", as
   const fs = files({ [DOCKER]: { credsStore: "s" } });
   const h = helpers({ "docker-credential-s": () => ({ stdout: '{"Username":"","Secret":""}' }) });
   const r = await lookupConfigCredentials("ghcr.io", "a", {
-    env: { HOME },
+    ...paths({ HOME }),
     readTextFile: fs.read,
     runHelper: h.run,
   });
@@ -383,7 +399,7 @@ Deno.test("helper failure is an AuthError that names the helper and not the secr
   const fs = files({ [DOCKER]: { credHelpers: { "ghcr.io": "gh" } } });
   const h = helpers({ "docker-credential-gh": () => ({ code: 2, stderr: "keychain locked" }) });
   await assert.rejects(
-    lookupConfigCredentials("ghcr.io", "a", { env: { HOME }, readTextFile: fs.read, runHelper: h.run }),
+    lookupConfigCredentials("ghcr.io", "a", { ...paths({ HOME }), readTextFile: fs.read, runHelper: h.run }),
     (err: unknown) => {
       assert.ok(err instanceof AuthError, String(err));
       assert.match(err.message, /docker-credential-gh failed for ghcr\.io \(exit 2\)/);
@@ -397,7 +413,7 @@ Deno.test("helper answering something that is not JSON is an AuthError", async (
   const fs = files({ [DOCKER]: { credsStore: "s" } });
   const h = helpers({ "docker-credential-s": () => ({ stdout: "Username: x" }) });
   await assert.rejects(
-    lookupConfigCredentials("ghcr.io", "a", { env: { HOME }, readTextFile: fs.read, runHelper: h.run }),
+    lookupConfigCredentials("ghcr.io", "a", { ...paths({ HOME }), readTextFile: fs.read, runHelper: h.run }),
     (err: unknown) => err instanceof AuthError && /not JSON/.test(err.message),
   );
 });
@@ -405,7 +421,11 @@ Deno.test("helper answering something that is not JSON is an AuthError", async (
 Deno.test("missing helper is a ConfigError", async () => {
   const fs = files({ [DOCKER]: { credsStore: "nonexistent" } });
   await assert.rejects(
-    lookupConfigCredentials("ghcr.io", "a", { env: { HOME }, readTextFile: fs.read, runHelper: noHelpers }),
+    lookupConfigCredentials("ghcr.io", "a", {
+      ...paths({ HOME }),
+      readTextFile: fs.read,
+      runHelper: noHelpers,
+    }),
     (err: unknown) => err instanceof ConfigError && /docker-credential-nonexistent/.test(err.message),
   );
 });
@@ -423,7 +443,11 @@ Deno.test("config that is not JSON, not an object, or of the wrong shape is a Co
   for (const text of bad) {
     const fs = files({ [DOCKER]: text });
     await assert.rejects(
-      lookupConfigCredentials("ghcr.io", "a", { env: { HOME }, readTextFile: fs.read, runHelper: noHelpers }),
+      lookupConfigCredentials("ghcr.io", "a", {
+        ...paths({ HOME }),
+        readTextFile: fs.read,
+        runHelper: noHelpers,
+      }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError, `${text}: ${err}`);
         assert.ok(err.message.includes(DOCKER), err.message);
@@ -438,7 +462,7 @@ Deno.test("a config read failure other than not-found is a ConfigError naming th
   const read = (_: string) =>
     Promise.reject(new Deno.errors.PermissionDenied("permission denied (os error 13)"));
   await assert.rejects(
-    lookupConfigCredentials("ghcr.io", "a", { env: { HOME }, readTextFile: read, runHelper: noHelpers }),
+    lookupConfigCredentials("ghcr.io", "a", { ...paths({ HOME }), readTextFile: read, runHelper: noHelpers }),
     (err: unknown) => err instanceof ConfigError && err.message.includes(`cannot read ${DOCKER}`),
   );
 });
@@ -446,19 +470,27 @@ Deno.test("a config read failure other than not-found is a ConfigError naming th
 Deno.test("missing files: no credential, and searched lists them", async () => {
   const fs = files({});
   const r = await lookupConfigCredentials("ghcr.io", "a", {
-    env: { HOME, XDG_RUNTIME_DIR: "/run/user/1" },
+    ...paths({ HOME, XDG_RUNTIME_DIR: "/run/user/1" }),
     readTextFile: fs.read,
     runHelper: noHelpers,
   });
   assert.equal(r.credential, undefined);
-  assert.deepStrictEqual(r.searched, [`${DOCKER} (absent)`, "/run/user/1/containers/auth.json (absent)"]);
-  assert.deepStrictEqual(fs.reads, [DOCKER, "/run/user/1/containers/auth.json"]);
+  assert.deepStrictEqual(r.searched, [
+    `${DOCKER} (absent)`,
+    "/run/user/1/containers/auth.json (absent)",
+    `${HOME}/.config/containers/auth.json (absent)`,
+  ]);
+  assert.deepStrictEqual(fs.reads, [
+    DOCKER,
+    "/run/user/1/containers/auth.json",
+    `${HOME}/.config/containers/auth.json`,
+  ]);
 });
 
 Deno.test("no HOME and no auth file: nothing searched", async () => {
   const fs = files({});
   const r = await lookupConfigCredentials("ghcr.io", "a", {
-    env: {},
+    ...paths({}),
     readTextFile: fs.read,
     runHelper: noHelpers,
   });
@@ -478,7 +510,7 @@ Deno.test("REGISTRY_AUTH_FILE: host/namespace keys, most specific first", async 
       },
     },
   });
-  const env = { env: { REGISTRY_AUTH_FILE: AUTH }, readTextFile: fs.read, runHelper: noHelpers };
+  const env = { ...paths({ REGISTRY_AUTH_FILE: AUTH }), readTextFile: fs.read, runHelper: noHelpers };
   const user = async (repo: string | undefined) => {
     const c = (await lookupConfigCredentials("quay.io", repo, env)).credential;
     return c?.kind === "basic" ? c.username : undefined;
@@ -502,13 +534,13 @@ Deno.test("the docker config wins over the containers auth file", async () => {
   });
   const env = { HOME, XDG_RUNTIME_DIR: "/run/user/1" };
   const r = await lookupConfigCredentials("ghcr.io", "a", {
-    env,
+    ...paths(env),
     readTextFile: fs.read,
     runHelper: noHelpers,
   });
   assert.equal(r.credential?.kind === "basic" && r.credential.username, "docker");
   const r2 = await lookupConfigCredentials("quay.io", "a", {
-    env,
+    ...paths(env),
     readTextFile:
       files({ [DOCKER]: {}, [AUTH]: { auths: { "quay.io": { auth: b64("containers:c") } } } }).read,
     runHelper: noHelpers,
@@ -587,7 +619,7 @@ Deno.test("real files and a real docker-credential-testhelper on PATH", async ()
     const env = { DOCKER_CONFIG: dockerDir, REGISTRY_AUTH_FILE: authFile };
 
     await withPath(bin, async () => {
-      const gh = await lookupConfigCredentials("ghcr.io", "org/app", { env });
+      const gh = await lookupConfigCredentials("ghcr.io", "org/app", { ...paths(env) });
       assert.deepStrictEqual(gh.credential, {
         kind: "basic",
         username: "scriptuser",
@@ -595,7 +627,7 @@ Deno.test("real files and a real docker-credential-testhelper on PATH", async ()
         source: "credential helper docker-credential-testhelper",
       });
 
-      const tok = await lookupConfigCredentials("token.example", "a", { env });
+      const tok = await lookupConfigCredentials("token.example", "a", { ...paths(env) });
       assert.deepStrictEqual(tok.credential, {
         kind: "identity-token",
         token: "idtok",
@@ -603,7 +635,7 @@ Deno.test("real files and a real docker-credential-testhelper on PATH", async ()
       });
 
       // credsStore says "not found" for quay.io: the auths entry is used.
-      const quay = await lookupConfigCredentials("quay.io", "a", { env });
+      const quay = await lookupConfigCredentials("quay.io", "a", { ...paths(env) });
       assert.deepStrictEqual(quay.credential, {
         kind: "basic",
         username: "quayuser",
@@ -612,7 +644,7 @@ Deno.test("real files and a real docker-credential-testhelper on PATH", async ()
       });
 
       // Not in the docker config at all: the containers auth file's namespace key.
-      const team = await lookupConfigCredentials("r.example", "team/app", { env });
+      const team = await lookupConfigCredentials("r.example", "team/app", { ...paths(env) });
       assert.equal(team.credential?.kind === "basic" && team.credential.username, "team");
       assert.deepStrictEqual(team.searched, [
         `${dockerDir}/config.json credsStore (docker-credential-testhelper)`,
@@ -620,11 +652,14 @@ Deno.test("real files and a real docker-credential-testhelper on PATH", async ()
         `${authFile} auths`,
       ]);
 
-      await assert.rejects(lookupConfigCredentials("broken.example", "a", { env }), (err: unknown) => {
-        assert.ok(err instanceof AuthError, String(err));
-        assert.match(err.message, /exit 7/);
-        return true;
-      });
+      await assert.rejects(
+        lookupConfigCredentials("broken.example", "a", { ...paths(env) }),
+        (err: unknown) => {
+          assert.ok(err instanceof AuthError, String(err));
+          assert.match(err.message, /exit 7/);
+          return true;
+        },
+      );
 
       const log = (await Deno.readTextFile(`${bin}/calls.log`)).trim().split("\n");
       assert.deepStrictEqual(log, ["ghcr.io", "token.example", "quay.io", "r.example", "broken.example"]);
@@ -635,7 +670,7 @@ Deno.test("real files and a real docker-credential-testhelper on PATH", async ()
       `${dockerDir}/config.json`,
       JSON.stringify({ credsStore: "definitely-not-installed-xyz" }),
     );
-    await assert.rejects(lookupConfigCredentials("ghcr.io", "a", { env }), (err: unknown) => {
+    await assert.rejects(lookupConfigCredentials("ghcr.io", "a", { ...paths(env) }), (err: unknown) => {
       assert.ok(err instanceof ConfigError, String(err));
       assert.match(err.message, /docker-credential-definitely-not-installed-xyz is not installed/);
       return true;
@@ -643,11 +678,11 @@ Deno.test("real files and a real docker-credential-testhelper on PATH", async ()
 
     // A config file that is not JSON, on disk.
     await Deno.writeTextFile(`${dockerDir}/config.json`, "{ oops");
-    await assert.rejects(lookupConfigCredentials("ghcr.io", "a", { env }), ConfigError);
+    await assert.rejects(lookupConfigCredentials("ghcr.io", "a", { ...paths(env) }), ConfigError);
 
     // Missing files on disk: nothing found, both listed.
     const empty = await lookupConfigCredentials("ghcr.io", "a", {
-      env: { DOCKER_CONFIG: `${dir}/none`, REGISTRY_AUTH_FILE: `${dir}/none/auth.json` },
+      ...paths({ DOCKER_CONFIG: `${dir}/none`, REGISTRY_AUTH_FILE: `${dir}/none/auth.json` }),
     });
     assert.equal(empty.credential, undefined);
     assert.deepStrictEqual(empty.searched, [

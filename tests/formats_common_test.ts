@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { rfc3339, systemClock } from "../src/formats/clock.ts";
+import { rfc3339 } from "../src/time.ts";
+import { clockFrom as systemClock } from "../src/cli/environment.ts";
 import { digestHex, imagePurl, imageReferenceName, toolNamespace, uuidV5 } from "../src/formats/image_ids.ts";
 import { UsageError } from "../src/errors.ts";
 import { PROJECT_URL } from "../src/version.ts";

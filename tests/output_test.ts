@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { posix } from "node:path";
 import fc from "fast-check";
 import { dirname } from "../src/output.ts";
-import { runCli } from "./support/cli.ts";
+import { cli } from "./support/cli.ts";
 import { faults, startFaultProxy } from "./support/fault_proxy.ts";
 import { seedImages } from "./support/images.ts";
 import { sha256Digest } from "./support/push.ts";
@@ -52,7 +52,7 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
   const missing = `${reg.host}/test/oci:no-such-tag`;
   const tampered = proxy.ref("badconfig", oci.reference);
   const work = await Deno.realPath(await Deno.makeTempDir({ prefix: "output-test-" }));
-  const cli = (args: string[]) => runCli([...args, "--plain-http"], { cwd: work });
+  const tool = (args: string[]) => cli([...args, "--plain-http"], { cwd: work });
   let n = 0;
   const freshDir = async () => {
     const d = `${work}/case-${++n}`;
@@ -64,20 +64,21 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
     await t.step("-o into a missing directory: exit 1, names the directory, creates nothing", async () => {
       const dir = await freshDir();
       const target = `${dir}/missing/sub/manifest.json`;
-      const r = await cli(["get_manifest", "-u", good, "-o", target]);
+      const r = await tool(["get_manifest", "-u", good, "-o", target]);
       assertFailedQuietly(r, new RegExp(`directory ${dir}/missing/sub does not exist`));
       assert.deepEqual(await snapshot(dir), {});
     });
 
     await t.step("-o relative to the working directory, into a missing directory", async () => {
-      const r = await cli(["get_digest_metadata", "-u", good, "-o", "nowhere/config.json"]);
-      assertFailedQuietly(r, /directory nowhere does not exist/);
+      const r = await tool(["get_digest_metadata", "-u", good, "-o", "nowhere/config.json"]);
+      // Relative to the directory the run was started in, and named as it resolved.
+      assertFailedQuietly(r, new RegExp(`directory ${work}/nowhere does not exist`));
       await assert.rejects(Deno.stat(`${work}/nowhere`), Deno.errors.NotFound);
     });
 
     await t.step("capture --output-dir that does not exist: exit 1, names it, creates nothing", async () => {
       const dir = await freshDir();
-      const r = await cli(["capture", "-u", good, "--output-dir", `${dir}/absent`]);
+      const r = await tool(["capture", "-u", good, "--output-dir", `${dir}/absent`]);
       assertFailedQuietly(r, new RegExp(`${dir}/absent does not exist`));
       assert.deepEqual(await snapshot(dir), {});
     });
@@ -87,7 +88,7 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
       await Deno.writeTextFile(`${dir}/out.json`, "precious\n");
       const before = await snapshot(dir);
       for (const command of ["get_manifest", "get_digest_metadata", "sbom"]) {
-        const r = await cli([command, "-u", missing, "-o", `${dir}/out.json`]);
+        const r = await tool([command, "-u", missing, "-o", `${dir}/out.json`]);
         assertFailedQuietly(r, /not found/);
       }
       assert.deepEqual(await snapshot(dir), before);
@@ -102,7 +103,7 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
         const before = await snapshot(dir);
         for (const command of ["get_digest_metadata", "sbom", "provenance"]) {
           const extra = command === "provenance" ? ["--format", "descriptor"] : [];
-          const r = await cli([command, "-u", tampered, "-o", `${dir}/out.json`, ...extra]);
+          const r = await tool([command, "-u", tampered, "-o", `${dir}/out.json`, ...extra]);
           assertFailedQuietly(r, /does not match/);
         }
         assert.deepEqual(await snapshot(dir), before);
@@ -113,7 +114,7 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
       const dir = await freshDir();
       await Deno.mkdir(`${dir}/out.json`);
       const before = await snapshot(dir);
-      const r = await cli(["get_manifest", "-u", good, "-o", `${dir}/out.json`]);
+      const r = await tool(["get_manifest", "-u", good, "-o", `${dir}/out.json`]);
       assertFailedQuietly(r, /is a directory/);
       assert.deepEqual(await snapshot(dir), before);
     });
@@ -125,9 +126,9 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
       await Deno.writeTextFile(`${dir}/sbom.cdx.json`, "old sbom\n");
       await Deno.writeTextFile(`${dir}/notes.txt`, "unrelated\n");
       const before = await snapshot(dir);
-      assertFailedQuietly(await cli(["capture", "-u", missing, "--output-dir", dir]), /not found/);
+      assertFailedQuietly(await tool(["capture", "-u", missing, "--output-dir", dir]), /not found/);
       assert.deepEqual(await snapshot(dir), before);
-      assertFailedQuietly(await cli(["capture", "-u", tampered, "--output-dir", dir]), /does not match/);
+      assertFailedQuietly(await tool(["capture", "-u", tampered, "--output-dir", dir]), /does not match/);
       assert.deepEqual(await snapshot(dir), before);
     });
 
@@ -136,7 +137,7 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
       await Deno.writeTextFile(`${dir}/manifest.json`, "old manifest\n");
       await Deno.mkdir(`${dir}/config.json`);
       const before = await snapshot(dir);
-      const r = await cli(["capture", "-u", good, "--output-dir", dir]);
+      const r = await tool(["capture", "-u", good, "--output-dir", dir]);
       assertFailedQuietly(r, /config\.json.*is a directory/);
       // No file replaced, none added, no temporary file left over.
       assert.deepEqual(await snapshot(dir), before);
@@ -151,7 +152,7 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
         // A hard link keeps the old inode reachable: an in-place rewrite would show up through it.
         await Deno.link(target, `${dir}/old-link`);
         const before = await Deno.stat(target);
-        const r = await cli(["get_manifest", "-u", good, "-o", target]);
+        const r = await tool(["get_manifest", "-u", good, "-o", target]);
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout.byteLength, 0, "nothing on stdout with -o");
         const after = await Deno.stat(target);
@@ -168,10 +169,10 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
       await Deno.chmod(`${dir}/sbom.json`, 0o600);
       await Deno.writeTextFile(`${dir}/config.json`, "old\n");
       await Deno.chmod(`${dir}/config.json`, 0o640);
-      const r = await cli(["sbom", "-u", good, "-o", `${dir}/sbom.json`]);
+      const r = await tool(["sbom", "-u", good, "-o", `${dir}/sbom.json`]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal((await Deno.stat(`${dir}/sbom.json`)).mode! & 0o777, 0o600);
-      const c = await cli(["capture", "-u", good, "--output-dir", dir]);
+      const c = await tool(["capture", "-u", good, "--output-dir", dir]);
       assert.equal(c.code, 0, c.stderr);
       assert.equal((await Deno.stat(`${dir}/config.json`)).mode! & 0o777, 0o640);
       assert.equal(sha256Digest(await Deno.readFile(`${dir}/config.json`)), sha256Digest(oci.configBytes));
@@ -181,7 +182,7 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
       const dir = await freshDir();
       await Deno.writeTextFile(`${dir}/config.json`, "old config\n");
       const before = await Deno.stat(`${dir}/config.json`);
-      const r = await cli(["capture", "-u", good, "--output-dir", dir]);
+      const r = await tool(["capture", "-u", good, "--output-dir", dir]);
       assert.equal(r.code, 0, r.stderr);
       const after = await snapshot(dir);
       assert.deepEqual(
@@ -194,7 +195,7 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
     });
 
     await t.step("-o - writes to stdout, and no file named '-' appears", async () => {
-      const r = await runCli(["get_digest_metadata", "-u", good, "--plain-http", "-o", "-"], { cwd: work });
+      const r = await cli(["get_digest_metadata", "-u", good, "--plain-http", "-o", "-"], { cwd: work });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(sha256Digest(r.stdout), sha256Digest(oci.configBytes));
       await assert.rejects(Deno.stat(`${work}/-`), Deno.errors.NotFound);

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runCli } from "./support/cli.ts";
+import { cli, runCli } from "./support/cli.ts";
 import { type Catalog, catalogEntries, type SeededIndex, seedImages } from "./support/images.ts";
 import { type RegistryAuth, startRegistry, type TestRegistry } from "./support/registry.ts";
 import { skopeoInspect } from "./support/skopeo.ts";
@@ -42,7 +42,7 @@ function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string)
 }
 
 async function tool(_reg: TestRegistry, access: Access, args: string[]) {
-  const r = await runCli([...args, ...access.args], { env: access.env });
+  const r = await cli([...args, ...access.args], { env: access.env });
   assert.equal(r.code, 0, `${args.join(" ")} failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -145,11 +145,14 @@ Deno.test("registry: the original build image's config comes back exactly, diges
       "sha256:8a4a4313bd7cff420330aaf52e49da247b4c6107f44211d92db576e49b3f9659",
     );
     // The seed tool's argument order (options before the command) and --pretty.
-    const r = await runCli(["-u", uri, ...access.args, "get_digest_metadata", "--pretty"], {
+    const r = await cli(["-u", uri, ...access.args, "get_digest_metadata", "--pretty"], {
       env: access.env,
     });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdoutText, `${JSON.stringify(JSON.parse(dec.decode(fixture)), null, 2)}\n`);
+    // Indented, every value as served: the same JSON value, and the registry's own escapes (`\u0026`) kept.
+    assert.deepEqual(JSON.parse(r.stdoutText), JSON.parse(dec.decode(fixture)));
+    assert.ok(r.stdoutText.startsWith('{\n  "architecture": "amd64",\n'), "two-space indent");
+    assert.ok(r.stdoutText.includes("apt update -y \\u0026\\u0026 apt upgrade"), "escapes kept as served");
   } finally {
     await access.cleanup();
   }
@@ -258,7 +261,7 @@ Deno.test("registry (token): one 401 and one token request per scope; anonymous 
 
     await t.step("no credentials for a private repository: exit 1, says where it looked", async () => {
       const anon = await accessFor(reg, false);
-      const r = await runCli(["get_manifest", "-u", `${reg.host}/${catalog.oci.reference}`, ...anon.args]);
+      const r = await cli(["get_manifest", "-u", `${reg.host}/${catalog.oci.reference}`, ...anon.args]);
       assert.equal(r.code, 1);
       assert.equal(r.stdout.length, 0);
       assert.match(r.stderr, /refused access|unauthorized|requires authentication/);
@@ -281,14 +284,15 @@ Deno.test("registry (basic): credential sources: helper, containers auth file, w
       const bin = `${tmp}/bin`;
       await Deno.mkdir(bin);
       const log = `${tmp}/helper.log`;
+      // A helper name from the compile task's --allow-run list: the run has the binary's permissions.
       await Deno.writeTextFile(
-        `${bin}/docker-credential-eimetest`,
+        `${bin}/docker-credential-pass`,
         `#!/bin/sh\nread host\necho "$1 $host" >> ${log}\n` +
           `if [ "$host" = "${reg.host}" ]; then printf '{"ServerURL":"%s","Username":"${reg.username}","Secret":"${reg.password}"}' "$host"; ` +
           `else echo "credentials not found in native keychain"; exit 1; fi\n`,
         { mode: 0o755 },
       );
-      const cfg = await dockerConfigDir({ credHelpers: { [reg.host]: "eimetest" } });
+      const cfg = await dockerConfigDir({ credHelpers: { [reg.host]: "pass" } });
       const r = await runCli(["get_manifest", "-u", uri, ...ca], {
         env: { DOCKER_CONFIG: cfg, PATH: `${bin}:${Deno.env.get("PATH")}` },
       });
@@ -300,8 +304,10 @@ Deno.test("registry (basic): credential sources: helper, containers auth file, w
     await t.step("a credential helper that hangs is killed at the --timeout deadline", async () => {
       const bin = `${tmp}/slowbin`;
       await Deno.mkdir(bin);
-      await Deno.writeTextFile(`${bin}/docker-credential-eimeslow`, "#!/bin/sh\nsleep 30\n", { mode: 0o755 });
-      const cfg = await dockerConfigDir({ credsStore: "eimeslow" });
+      await Deno.writeTextFile(`${bin}/docker-credential-secretservice`, "#!/bin/sh\nsleep 30\n", {
+        mode: 0o755,
+      });
+      const cfg = await dockerConfigDir({ credsStore: "secretservice" });
       const started = performance.now();
       const r = await runCli(["get_manifest", "-u", uri, ...ca, "--timeout", "2"], {
         env: { DOCKER_CONFIG: cfg, PATH: `${bin}:${Deno.env.get("PATH")}` },
@@ -310,7 +316,7 @@ Deno.test("registry (basic): credential sources: helper, containers auth file, w
       assert.equal(r.code, 1, r.stderr);
       assert.match(
         r.stderr,
-        /credential helper docker-credential-eimeslow did not answer before the deadline/,
+        /credential helper docker-credential-secretservice did not answer before the deadline/,
       );
       assert.ok(seconds < 10, `took ${seconds} s`);
     });
@@ -326,7 +332,7 @@ Deno.test("registry (basic): credential sources: helper, containers auth file, w
           },
         }),
       );
-      const r = await runCli(["get_digest_metadata", "-u", uri, ...ca], {
+      const r = await cli(["get_digest_metadata", "-u", uri, ...ca], {
         env: { REGISTRY_AUTH_FILE: file },
       });
       assert.equal(r.code, 0, r.stderr);
@@ -337,7 +343,7 @@ Deno.test("registry (basic): credential sources: helper, containers auth file, w
       const cfg = await dockerConfigDir({
         auths: { [reg.host]: { username: reg.username, password: "not-it-9x" } },
       });
-      const r = await runCli(["get_manifest", "-u", uri, ...ca], { env: { DOCKER_CONFIG: cfg } });
+      const r = await cli(["get_manifest", "-u", uri, ...ca], { env: { DOCKER_CONFIG: cfg } });
       assert.equal(r.code, 1);
       assert.equal(r.stdout.length, 0);
       assert.match(r.stderr, /credentials from .*config\.json auths were rejected/);
@@ -345,7 +351,7 @@ Deno.test("registry (basic): credential sources: helper, containers auth file, w
     });
 
     await t.step("TLS without the CA: a TLS error that suggests --ca-file", async () => {
-      const r = await runCli(["get_manifest", "-u", uri]);
+      const r = await cli(["get_manifest", "-u", uri]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /TLS/);
       assert.match(r.stderr, /--ca-file/);
@@ -380,7 +386,7 @@ Deno.test("registry: errors name the cause, exit 1, print nothing on stdout", as
   for (const [name, args, pattern] of cases) {
     await t.step(name, async () => {
       const plain = name.startsWith("HTTPS") ? [] : ["--plain-http"];
-      const r = await runCli([...args, ...plain, "--retries", "0"]);
+      const r = await cli([...args, ...plain, "--retries", "0"]);
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.stdout.length, 0);
       assert.match(r.stderr, pattern);

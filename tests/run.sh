@@ -17,6 +17,8 @@ declare -A need=(
   [hyperfine]=hyperfine
   [htpasswd]=apache2-utils
   [openssl]=openssl
+  [zsh]=zsh
+  [fish]=fish
 )
 missing=()
 for bin in "${!need[@]}"; do

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runCli } from "./support/cli.ts";
+import { cli } from "./support/cli.ts";
 import { faults, startFaultProxy } from "./support/fault_proxy.ts";
 import { seedImages } from "./support/images.ts";
 import { freePort, type RegistryAuth, startRegistry } from "./support/registry.ts";
@@ -82,7 +82,7 @@ for (const auth of ["basic", "token"] as RegistryAuth[]) {
           ["capture", ["capture", "--output-dir", `${work}/capture`, ...common]],
         ];
         await Deno.mkdir(`${work}/capture`);
-        const results = await Promise.all(commands.map(([, args]) => runCli(args, { env })));
+        const results = await Promise.all(commands.map(([, args]) => cli(args, { env })));
         const found: string[] = [];
         for (const [i, [name]] of commands.entries()) {
           const r = results[i];
@@ -121,7 +121,7 @@ for (const auth of ["basic", "token"] as RegistryAuth[]) {
           const wrong = `wrong-${crypto.randomUUID().slice(0, 12)}`;
           const bad = await dockerConfig(reg.host, reg.username!, wrong);
           try {
-            const r = await runCli(["get_digest_metadata", ...common], { env: { DOCKER_CONFIG: bad } });
+            const r = await cli(["get_digest_metadata", ...common], { env: { DOCKER_CONFIG: bad } });
             assert.equal(r.code, 1, r.stderr);
             assert.equal(r.stdout.byteLength, 0);
             assert.match(r.stderr, /error: .*(rejected|refused|unauthorized)/);
@@ -152,7 +152,7 @@ Deno.test("secrets: presigned blob URLs (ECR's 307 to S3) never show their signa
     literals: ["SECRETSIG", "ASIAFAKECREDENTIAL", password, btoa(`${username}:${password}`)],
   };
   const run = (scenario: string, extra: string[] = []) =>
-    runCli([
+    cli([
       "get_digest_metadata",
       "-u",
       proxy.ref(scenario, catalog.oci.reference),

@@ -1,3 +1,4 @@
+import { codebuildFrom } from "../src/cli/environment.ts";
 import assert from "node:assert/strict";
 import { hashFile, hashSubjects } from "../src/subjects.ts";
 import { provenance } from "../src/formats/slsa.ts";
@@ -68,7 +69,11 @@ Deno.test("hashSubjects matches sha256sum (files of 0 B, 16 B and 110 MiB) and n
     // The provenance statement carries exactly those digests.
     const doc = JSON.parse(
       new TextDecoder().decode(
-        await provenance(originalImage(), { format: "slsa-v1", subjects, env: CODEBUILD_ENV }),
+        await provenance(originalImage(), {
+          format: "slsa-v1",
+          subjects,
+          codebuild: codebuildFrom(CODEBUILD_ENV),
+        }),
       ),
     );
     assert.deepEqual(

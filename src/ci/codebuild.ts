@@ -1,14 +1,12 @@
 /**
- * The AWS CodeBuild build environment, read from environment variables into plain data (no I/O: the caller
- * passes the env record). See https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-env-vars.html.
- *
- * Empty or blank variables count as unset.
+ * What AWS CodeBuild says about a build, as plain data. The CLI reads it from CodeBuild's environment
+ * variables (`src/cli/environment.ts`; see
+ * https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-env-vars.html) and hands it to the
+ * formatters.
  *
  * @module
  */
 
-import { ConfigError } from "../errors.ts";
-import { rfc3339 } from "../formats/clock.ts";
 import { PROJECT_URL } from "../version.ts";
 
 /** The builder id used when neither `--builder-id` nor CodeBuild variables name one: the tool's URI. */
@@ -36,11 +34,7 @@ export interface CodeBuildContext {
   region?: string;
 }
 
-function get(env: Record<string, string | undefined>, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v ? v : undefined;
-}
-
+/** `arn:PARTITION:codebuild:REGION:ACCOUNT:build/PROJECT:BUILD-ID`. */
 const BUILD_ARN = /^arn:([a-z0-9-]+):codebuild:([a-z0-9-]+):(\d{12}):build\/([^:/]+):(.+)$/;
 
 /**
@@ -56,56 +50,10 @@ export function projectArnFromBuildArn(buildArn: string): string | undefined {
 }
 
 /**
- * Read the CodeBuild variables of `env`. Throws {@link ConfigError} if CODEBUILD_START_TIME is set but is not
- * epoch milliseconds.
- *
- * @example
- * ```ts
- * const ctx = codebuildContext(Deno.env.toObject());
- * ctx.projectArn; // "arn:aws:codebuild:us-east-1:123456789012:project/my-project"
- * ```
- */
-export function codebuildContext(env: Record<string, string | undefined>): CodeBuildContext {
-  const ctx: CodeBuildContext = {};
-  const buildImage = get(env, "CODEBUILD_BUILD_IMAGE");
-  const buildArn = get(env, "CODEBUILD_BUILD_ARN");
-  const buildId = get(env, "CODEBUILD_BUILD_ID");
-  const projectArn = get(env, "CODEBUILD_PROJECT_ARN") ?? (buildArn && projectArnFromBuildArn(buildArn));
-  const sourceRepoUrl = get(env, "CODEBUILD_SOURCE_REPO_URL");
-  const resolvedSourceVersion = get(env, "CODEBUILD_RESOLVED_SOURCE_VERSION");
-  const startTime = get(env, "CODEBUILD_START_TIME");
-  const initiator = get(env, "CODEBUILD_INITIATOR");
-  const region = get(env, "AWS_REGION") ?? get(env, "AWS_DEFAULT_REGION");
-  if (buildImage) ctx.buildImage = buildImage;
-  if (buildArn) ctx.buildArn = buildArn;
-  if (buildId) ctx.buildId = buildId;
-  if (projectArn) ctx.projectArn = projectArn;
-  if (sourceRepoUrl) ctx.sourceRepoUrl = sourceRepoUrl;
-  if (resolvedSourceVersion) ctx.resolvedSourceVersion = resolvedSourceVersion;
-  if (startTime) ctx.startedOn = epochMillisToRfc3339(startTime);
-  if (initiator) ctx.initiator = initiator;
-  if (region) ctx.region = region;
-  return ctx;
-}
-
-function epochMillisToRfc3339(text: string): string {
-  const ms = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(ms) || ms > 8.64e15) {
-    throw new ConfigError(`CODEBUILD_START_TIME "${text.slice(0, 40)}" is not a time in epoch milliseconds`);
-  }
-  return rfc3339(new Date(ms));
-}
-
-/**
  * The SLSA builder id: `explicit` (`--builder-id`) if given, else the CodeBuild project ARN
  * (CODEBUILD_PROJECT_ARN, else derived from CODEBUILD_BUILD_ARN), else {@link DEFAULT_BUILDER_ID}.
  */
 export function builderIdFor(ctx: CodeBuildContext, explicit?: string): string {
   const given = explicit?.trim();
   return given || ctx.projectArn || DEFAULT_BUILDER_ID;
-}
-
-/** Whether `env` looks like a CodeBuild build (CODEBUILD_BUILD_ARN or CODEBUILD_BUILD_ID set). */
-export function isCodeBuild(env: Record<string, string | undefined>): boolean {
-  return get(env, "CODEBUILD_BUILD_ARN") !== undefined || get(env, "CODEBUILD_BUILD_ID") !== undefined;
 }

@@ -7,7 +7,6 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { systemClock } from "../formats/clock.ts";
 import { checkDirectory, type OutputFile, writeFilesAtomic } from "../output.ts";
 import { resolveImage } from "../source.ts";
 import type { RunContext } from "./context.ts";
@@ -32,56 +31,52 @@ export const CAPTURE_FILES = {
   provenance: "provenance.intoto.json",
 } as const;
 
-/** Run capture; returns the paths written. */
+/** Run capture; returns the paths written (as the user named the directory). */
 export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<string[]> {
   const dir = opts.outputDir;
   if (!dir) throw new UsageError("capture needs --output-dir DIR");
-  const clock = systemClock(ctx.env);
-  await checkDirectory(`${dir.replace(/\/+$/, "")}/${CAPTURE_FILES.manifest}`);
+  const clock = ctx.clock();
+  const codebuild = ctx.codebuild();
+  const shown = (name: string) => `${dir.replace(/\/+$/, "")}/${name}`;
+  const at = (name: string) => ctx.resolve(shown(name));
+  await checkDirectory(at(CAPTURE_FILES.manifest));
   const { hashSubjects } = await import("../subjects.ts");
-  const source = await ctx.openSource();
-  try {
-    const [image, subjects] = await Promise.all([
-      resolveImage(source, ctx),
-      hashSubjects(opts.subject ?? []),
-    ]);
-    const [{ cyclonedxSbom }, { provenance }] = await Promise.all([
-      import("../formats/cyclonedx.ts"),
-      import("../formats/slsa.ts"),
-    ]);
-    const xml = opts.format === "cyclonedx-xml";
-    const files: OutputFile[] = [];
-    const at = (name: string) => `${dir.replace(/\/+$/, "")}/${name}`;
-    if (image.index) files.push({ path: at(CAPTURE_FILES.index), bytes: image.index.bytes });
-    files.push({ path: at(CAPTURE_FILES.manifest), bytes: image.manifest.bytes });
-    files.push({ path: at(CAPTURE_FILES.config), bytes: image.config.bytes });
-    files.push({
-      path: at(xml ? CAPTURE_FILES.sbomXml : CAPTURE_FILES.sbomJson),
-      bytes: await cyclonedxSbom(image, {
-        format: xml ? "xml" : "json",
-        specVersion: opts.specVersion ?? "1.6",
-        includeEnv: opts.includeEnv === true,
-        clock,
-      }),
-    });
-    const common = { subjects, builderId: opts.builderId, env: ctx.env };
-    files.push({
-      path: at(CAPTURE_FILES.descriptor),
-      bytes: await provenance(image, { ...common, format: "descriptor" }),
-    });
-    if (subjects.length) {
-      files.push({
-        path: at(CAPTURE_FILES.provenance),
-        bytes: await provenance(image, { ...common, format: opts.provenanceFormat ?? "slsa-v1" }),
-      });
-    }
-    // Files of an earlier capture that this one does not write (an index.json from a multi-arch image, a
-    // provenance from a run with --subject, the other SBOM format) would describe another image: drop them.
-    const written = new Set(files.map((f) => f.path));
-    const stale = Object.values(CAPTURE_FILES).map(at).filter((p) => !written.has(p));
-    await writeFilesAtomic(files, stale);
-    return files.map((f) => f.path);
-  } finally {
-    source.close?.();
+  await using source = await ctx.openSource();
+  const [image, subjects] = await Promise.all([
+    resolveImage(source, ctx),
+    hashSubjects((opts.subject ?? []).map(ctx.resolve)),
+  ]);
+  const [{ cyclonedxSbom }, { provenance }] = await Promise.all([
+    import("../formats/cyclonedx.ts"),
+    import("../formats/slsa.ts"),
+  ]);
+  const xml = opts.format === "cyclonedx-xml";
+  const files: (OutputFile & { name: string })[] = [];
+  const add = (name: string, bytes: Uint8Array) => files.push({ name, path: at(name), bytes });
+  if (image.index) add(CAPTURE_FILES.index, image.index.bytes);
+  add(CAPTURE_FILES.manifest, image.manifest.bytes);
+  add(CAPTURE_FILES.config, image.config.bytes);
+  add(
+    xml ? CAPTURE_FILES.sbomXml : CAPTURE_FILES.sbomJson,
+    await cyclonedxSbom(image, {
+      format: xml ? "xml" : "json",
+      specVersion: opts.specVersion ?? "1.6",
+      includeEnv: opts.includeEnv === true,
+      clock,
+    }),
+  );
+  const common = { subjects, builderId: opts.builderId, codebuild };
+  add(CAPTURE_FILES.descriptor, await provenance(image, { ...common, format: "descriptor" }));
+  if (subjects.length) {
+    add(
+      CAPTURE_FILES.provenance,
+      await provenance(image, { ...common, format: opts.provenanceFormat ?? "slsa-v1" }),
+    );
   }
+  // Files of an earlier capture that this one does not write (an index.json from a multi-arch image, a
+  // provenance from a run with --subject, the other SBOM format) would describe another image: drop them.
+  const written = new Set(files.map((f) => f.name));
+  const stale = Object.values(CAPTURE_FILES).filter((n) => !written.has(n)).map(at);
+  await writeFilesAtomic(files, stale);
+  return files.map((f) => shown(f.name));
 }

@@ -1,20 +1,40 @@
 /**
- * The run context: the options every command shares turned into settings and an open image source
- * (reference text -> Reference or OCI layout -> ImageSource with the transport settings). No commander here:
- * the early start (`early.ts`) builds the same context before commander is loaded.
+ * The run context: the options every image command shares, turned into settings and an open image source
+ * (reference text -> Reference or OCI layout -> ImageSource with the transport settings), plus where the
+ * run's output and notes go.
  *
  * @module
  */
 
-import { ConfigError, UsageError } from "../errors.ts";
+import type { CodeBuildContext } from "../ci/codebuild.ts";
+import { ConfigError, printable, UsageError } from "../errors.ts";
+import type { Clock } from "../formats/clock.ts";
 import { hostPlatform, parsePlatform, type Platform } from "../platform.ts";
 import { parseReference } from "../reference.ts";
-import type { ImageSource } from "../source.ts";
+import type { Sleep } from "../registry/transport/retry.ts";
 import { redactText } from "../registry/transport/redact.ts";
-import { checkDirectory } from "../output.ts";
+import type { ImageSource } from "../source.ts";
+import { checkDirectory, writeFileAtomic } from "../output.ts";
+import { clockFrom, codebuildFrom, credentialSettings, type Env } from "./environment.ts";
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECONDS } from "./options.ts";
 
-/** Options shared by every command (as commander hands them over). */
+/** Process-level inputs and outputs of a run: parameters, so tests run the CLI in-process. */
+export interface RunIO {
+  /** The environment variables. */
+  env: Env;
+  /** The directory relative paths are relative to: where the user ran the command. */
+  cwd: string;
+  /** Write bytes to standard output (all of them). */
+  stdout(bytes: Uint8Array): Promise<void>;
+  /** Write one line (without newline) to standard error. */
+  stderr(line: string): void;
+  /** The user id, for the per-user containers auth file (`/run/containers/UID/auth.json`). */
+  uid?: number | null;
+  /** How retries wait (tests pass one that does not). */
+  sleep?: Sleep;
+}
+
+/** Options shared by every image command, as the parser hands them over. */
 export interface CommonOptions {
   imageUri?: string;
   region?: string;
@@ -30,23 +50,38 @@ export interface CommonOptions {
   ecrCache?: boolean;
 }
 
-/** Settings derived from the options and the environment, shared by every command. */
+/** Settings derived from the options and the environment, shared by every image command. */
 export interface RunContext {
-  env: Record<string, string | undefined>;
+  io: RunIO;
   options: CommonOptions;
   /** The reference text (from -u or CODEBUILD_BUILD_IMAGE). */
   input: string;
   platform: Platform;
   /** Whether --platform was given. */
   platformGiven: boolean;
+  /** The formatters' clock (SOURCE_DATE_EPOCH); throws a usage error for a malformed SOURCE_DATE_EPOCH. */
+  clock(): Clock;
+  /** What CodeBuild says about the build; throws for a malformed CODEBUILD_START_TIME. */
+  codebuild(): CodeBuildContext;
+  /** Debug log (with --verbose). */
   log?: (line: string) => void;
-  /** One line to stderr (progress notes such as the files written). */
-  stderr: (line: string) => void;
+  /** One note to stderr (files written, warnings), redacted and escaped. */
+  note(line: string): void;
   /** Secrets learnt during the run; everything printed is redacted against them. */
   secrets: string[];
+  /** The run's deadline. */
   signal: AbortSignal;
-  /** Open the source the reference names. */
-  openSource(): Promise<ImageSource & { close?(): void }>;
+  /** A path as the user gave it, resolved against the directory they ran the command from. */
+  resolve(path: string): string;
+  /** Open the source the reference names. Dispose of it when done (`await using`). */
+  openSource(): Promise<ImageSource>;
+  /** Write the command's result to -o FILE (atomically) or stdout. */
+  emit(bytes: Uint8Array): Promise<void>;
+}
+
+/** A line as it may reach the terminal: secrets redacted first, then control characters escaped. */
+export function safeLine(line: string, secrets: readonly string[]): string {
+  return printable(redactText(line, secrets));
 }
 
 function nonNegativeInt(value: string | undefined, name: string, fallback: number, max: number): number {
@@ -58,21 +93,55 @@ function nonNegativeInt(value: string | undefined, name: string, fallback: numbe
 }
 
 /**
- * Build the run context. Throws {@link UsageError} for missing or bad options.
+ * Parse `HOST=URL` endpoint mappings (`--registry-endpoint`).
  *
  * @example
  * ```ts
- * const ctx = makeContext({ imageUri: "alpine" }, Deno.env.toObject(), (l) => console.error(l));
+ * parseEndpoints(["123456789012.dkr.ecr.us-east-1.amazonaws.com=https://vpce-1.example:443"]);
  * ```
  */
-export function makeContext(
-  options: CommonOptions,
-  env: Record<string, string | undefined>,
-  stderr: (line: string) => void,
-  abort?: AbortSignal,
-): RunContext {
+export function parseEndpoints(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf("=");
+    const host = eq > 0 ? v.slice(0, eq).trim().toLowerCase() : "";
+    const url = eq > 0 ? v.slice(eq + 1).trim() : "";
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!host || !parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:") || parsed.search) {
+      throw new UsageError(`invalid --registry-endpoint "${v.slice(0, 100)}"`, {
+        advice: "registry-endpoint",
+      });
+    }
+    out[host] = parsed.origin + parsed.pathname.replace(/\/+$/, "");
+  }
+  return out;
+}
+
+/** Resolve `path` against `cwd` (POSIX; absolute paths unchanged). */
+export function resolveAgainst(cwd: string, path: string): string {
+  if (path.startsWith("/") || cwd === "") return path;
+  return `${cwd.replace(/\/+$/, "")}/${path}`;
+}
+
+/**
+ * Build the run context from the parsed options. Throws {@link UsageError} for missing or bad options. The
+ * deadline starts now; `signal` ends it early (the caller clears its timer when the run ends).
+ *
+ * @example
+ * ```ts
+ * const ctx = makeContext({ imageUri: "alpine" }, io, AbortSignal.timeout(120_000));
+ * ```
+ */
+export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSignal): RunContext {
+  const { env } = io;
   const secrets: string[] = [];
-  const log = options.verbose ? (line: string) => stderr(`debug: ${redactText(line, secrets)}`) : undefined;
+  const note = (line: string) => io.stderr(safeLine(line, secrets));
+  const log = options.verbose ? (line: string) => note(`debug: ${line}`) : undefined;
   const input = (options.imageUri ?? env.CODEBUILD_BUILD_IMAGE ?? "").trim();
   if (!input) {
     throw new UsageError("no image given", {
@@ -89,53 +158,81 @@ export function makeContext(
   const platformGiven = options.platform !== undefined;
   const platform = platformGiven ? parsePlatform(options.platform!) : hostPlatform();
   const retries = nonNegativeInt(options.retries, "--retries", DEFAULT_RETRIES, 20);
-  const timeout = nonNegativeInt(options.timeout, "--timeout", DEFAULT_TIMEOUT_SECONDS, 86_400);
-  if (timeout === 0) throw new UsageError("--timeout must be at least 1 second");
-  const deadline = AbortSignal.timeout(timeout * 1000);
-  // `abort` ends an early start that commander's parse did not confirm (early.ts).
-  const signal = abort ? AbortSignal.any([deadline, abort]) : deadline;
+  const endpoints = parseEndpoints(options.registryEndpoint ?? []);
+  const clock = () => clockFrom(env);
+  const codebuild = () => codebuildFrom(env);
+  const resolve = (path: string) => resolveAgainst(io.cwd, path);
   const onSecret = (s: string) => {
     if (s && !secrets.includes(s)) secrets.push(s);
   };
 
-  const openSource = async (): Promise<ImageSource & { close?(): void }> => {
+  const openSource = async (): Promise<ImageSource> => {
     // A missing output directory is reported before any request is made.
-    if (options.output && options.output !== "-") await checkDirectory(options.output);
+    if (options.output && options.output !== "-") await checkDirectory(resolve(options.output));
     if (input.startsWith("oci:")) {
       const { openOciLayout, parseOciReference } = await import("../oci-layout.ts");
-      return await openOciLayout(parseOciReference(input), { input });
+      return await openOciLayout(parseOciReference(input), { input, cwd: io.cwd });
     }
     const ref = parseReference(input);
     const caCerts: string[] = [];
     for (const file of options.caFile ?? []) {
+      let text: string;
       try {
-        caCerts.push(await Deno.readTextFile(file));
+        text = await Deno.readTextFile(resolve(file));
       } catch (err) {
         throw new ConfigError(`cannot read --ca-file ${file}: ${(err as Error).message.split("\n")[0]}`, {
           hint: "pass a readable PEM file",
         });
       }
-      if (!caCerts.at(-1)!.includes("-----BEGIN CERTIFICATE-----")) {
+      if (!text.includes("-----BEGIN CERTIFICATE-----")) {
         throw new ConfigError(`--ca-file ${file} holds no PEM certificate`, { hint: "pass a PEM file" });
       }
+      caCerts.push(text);
     }
-    const { openRegistry, parseEndpoints } = await import("../registry/mod.ts");
-    const { defaultCacheDir } = await import("../registry/credentials/ecr.ts");
+    const { openRegistry } = await import("../registry/mod.ts");
     return openRegistry(ref, input, {
-      env,
+      credentials: credentialSettings(env, {
+        region: options.region?.trim() || undefined,
+        cache: options.ecrCache !== false,
+        uid: io.uid ?? null,
+      }),
       plainHttp: options.plainHttp,
       caCerts,
-      endpoints: parseEndpoints(options.registryEndpoint ?? []),
+      endpoints,
       retries,
-      signal,
-      region: options.region?.trim() || undefined,
-      ecrCacheDir: options.ecrCache === false || env.ECRIMAGEMETADATAEXTRACTOR_NO_CACHE
-        ? undefined
-        : defaultCacheDir(env),
+      signal: deadline,
       log,
       onSecret,
+      sleep: io.sleep,
     });
   };
 
-  return { env, options, input, platform, platformGiven, log, stderr, secrets, signal, openSource };
+  const emit = async (bytes: Uint8Array) => {
+    if (options.output && options.output !== "-") await writeFileAtomic(resolve(options.output), bytes);
+    else await io.stdout(bytes);
+  };
+
+  return {
+    io,
+    options,
+    input,
+    platform,
+    platformGiven,
+    clock,
+    codebuild,
+    log,
+    note,
+    secrets,
+    signal: deadline,
+    resolve,
+    openSource,
+    emit,
+  };
+}
+
+/** The deadline in seconds from `--timeout` (validated). */
+export function timeoutSeconds(options: CommonOptions): number {
+  const timeout = nonNegativeInt(options.timeout, "--timeout", DEFAULT_TIMEOUT_SECONDS, 86_400);
+  if (timeout === 0) throw new UsageError("--timeout must be at least 1 second");
+  return timeout;
 }

@@ -5,19 +5,14 @@
  * @module
  */
 
-import { MAX_CONFIG_BYTES } from "../manifest.ts";
-import { resolveManifest } from "../source.ts";
+import { resolveImage } from "../source.ts";
 import type { RunContext } from "./context.ts";
-import { emit, prettyJson } from "./emit.ts";
+import { prettyJson } from "./emit.ts";
 
 /** Run get_digest_metadata. */
 export async function getDigestMetadata(ctx: RunContext): Promise<void> {
-  const source = await ctx.openSource();
-  try {
-    const { manifestJson } = await resolveManifest(source, ctx);
-    const config = await source.blob(manifestJson.config, MAX_CONFIG_BYTES);
-    await emit(ctx.options.pretty ? prettyJson(config.bytes) : config.bytes, ctx.options.output);
-  } finally {
-    source.close?.();
-  }
+  await using source = await ctx.openSource();
+  // Resolving decodes the config: only a config that is JSON (and an image config) is printed.
+  const { config } = await resolveImage(source, ctx);
+  await ctx.emit(ctx.options.pretty ? prettyJson(config.bytes) : config.bytes);
 }

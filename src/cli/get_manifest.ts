@@ -8,19 +8,15 @@
 import { decodeManifest } from "../manifest.ts";
 import { resolveManifest } from "../source.ts";
 import type { RunContext } from "./context.ts";
-import { emit, prettyJson } from "./emit.ts";
+import { prettyJson } from "./emit.ts";
 
 /** Run get_manifest. */
 export async function getManifest(ctx: RunContext): Promise<void> {
-  const source = await ctx.openSource();
-  try {
-    const top = await source.manifest();
-    // Decoding checks what is printed is a manifest the tool understands (schema1 and non-JSON are errors).
-    const bytes = ctx.platformGiven
-      ? (await resolveManifest(source, ctx, top)).manifest.bytes
-      : (decodeManifest(top.bytes, top.mediaType), top.bytes);
-    await emit(ctx.options.pretty ? prettyJson(bytes) : bytes, ctx.options.output);
-  } finally {
-    source.close?.();
-  }
+  await using source = await ctx.openSource();
+  const top = await source.manifest();
+  // Decoding checks what is printed is a manifest the tool understands (schema1 and non-JSON are errors).
+  const bytes = ctx.platformGiven
+    ? (await resolveManifest(source, ctx, top)).manifest.bytes
+    : (decodeManifest(top.bytes, top.mediaType), top.bytes);
+  await ctx.emit(ctx.options.pretty ? prettyJson(bytes) : bytes);
 }

@@ -1,30 +1,43 @@
 /**
- * Every command and option of the CLI, as data. commander is built from this table (`src/cli/run.ts`), and
- * the early start (`src/cli/early.ts`) reads the same table to recognise a command line before commander is
- * loaded. This module must not import commander.
+ * Every command and option of the CLI, as data. The parser (`app.ts`, stricli), the help text, the
+ * normalisation that accepts options before the command name (`normalize.ts`) and the shell completion scripts
+ * (`completion.ts`) are all built from this one table.
  *
  * @module
  */
 
-/** One option, in commander's terms. */
+/** One option. */
 export interface OptionSpec {
-  /** commander flags: `-u, --image-uri <ref>`, `--pretty`, `--no-ecr-cache`. */
-  readonly flags: string;
+  /** Long name, kebab-case, without dashes: `image-uri`. */
+  readonly name: string;
+  /** One-letter alias: `u` for `-u`. */
+  readonly short?: string;
+  /** Placeholder of its value (`REF`); an option without one is a boolean flag. */
+  readonly value?: string;
   readonly description: string;
   /** Repeatable: the values collect into an array. */
   readonly repeatable?: boolean;
   /** The only values allowed. */
   readonly choices?: readonly string[];
-  /** Value when the option is not given. */
-  readonly default?: string;
+  /** Value when the option is not given (for a boolean flag, `true` makes it negatable: `--no-NAME`). */
+  readonly default?: string | boolean;
+  /** What completion offers for the value. */
+  readonly complete?: "file" | "directory";
 }
 
 /** One command (its name is its key in {@link COMMANDS}). */
 export interface CommandSpec {
   readonly aliases: readonly string[];
+  /** One line, for the command list. */
   readonly description: string;
+  /** More text for the command's own help, when one line is not enough. */
+  readonly details?: string;
+  /** Whether the command reads an image, i.e. takes {@link COMMON_OPTIONS}. */
+  readonly image: boolean;
   /** Its own options, besides {@link COMMON_OPTIONS}. */
   readonly options: readonly OptionSpec[];
+  /** Positional arguments: the only command that takes one is `completion`. */
+  readonly argument?: { readonly name: string; readonly choices: readonly string[] };
 }
 
 /** Defaults, documented in `--help` and the README. */
@@ -32,62 +45,79 @@ export const DEFAULT_RETRIES = 3;
 /** Overall deadline of a run, in seconds. */
 export const DEFAULT_TIMEOUT_SECONDS = 120;
 
-/**
- * Options of every command. They are defined on the program too, so the original tool's order
- * (`-u REF get_manifest`) keeps working; none has a default, so a value given before the command name is not
- * overwritten by a default after it.
- */
+/** Options of every command that reads an image. Accepted before the command name too (the original order). */
 export const COMMON_OPTIONS: readonly OptionSpec[] = [
   {
-    flags: "-u, --image-uri <ref>",
-    description: "image reference, or oci:PATH[:TAG] (default: $CODEBUILD_BUILD_IMAGE)",
+    name: "image-uri",
+    short: "u",
+    value: "REF",
+    description: "image reference, or oci:PATH[:TAG]; default: $CODEBUILD_BUILD_IMAGE",
   },
   {
-    flags: "-r, --region <region>",
-    description: "ECR API region (default: the region in the ECR host name)",
+    name: "region",
+    short: "r",
+    value: "REGION",
+    description: "ECR API region; default: the region in the ECR host name",
   },
-  { flags: "-v, --verbose", description: "debug log on stderr (secrets redacted)" },
+  { name: "verbose", short: "v", description: "debug log on stderr (secrets redacted)" },
   {
-    flags: "--platform <os/arch[/variant]>",
-    description: "which entry of a multi-platform index (default: this machine's)",
+    name: "platform",
+    value: "OS/ARCH[/VARIANT]",
+    description: "which platform of a multi-platform image; default: this machine's",
   },
-  { flags: "-o, --output <file>", description: "write to FILE atomically instead of stdout" },
-  { flags: "--pretty", description: "indent the JSON instead of printing the raw bytes" },
-  { flags: "--plain-http", description: "talk HTTP, not HTTPS (local registries)" },
   {
-    flags: "--ca-file <file>",
+    name: "output",
+    short: "o",
+    value: "FILE",
+    description: "write to FILE (atomically) instead of stdout",
+    complete: "file",
+  },
+  { name: "pretty", description: "indent the JSON (values and key order unchanged)" },
+  { name: "plain-http", description: "talk HTTP, not HTTPS (local registries)" },
+  {
+    name: "ca-file",
+    value: "FILE",
     description: "extra trusted CA certificates (PEM) for registry TLS; repeatable",
     repeatable: true,
+    complete: "file",
   },
   {
-    flags: "--registry-endpoint <host=url>",
-    description: "send requests for registry HOST to URL (ECR VPC endpoints, mirrors, tests); repeatable",
+    name: "registry-endpoint",
+    value: "HOST=URL",
+    description: "send requests for registry HOST to URL (ECR VPC endpoints, mirrors); repeatable",
     repeatable: true,
   },
-  { flags: "--retries <n>", description: `retries of failed requests (default: ${DEFAULT_RETRIES})` },
+  { name: "retries", value: "N", description: `retries of failed requests; default: ${DEFAULT_RETRIES}` },
   {
-    flags: "--timeout <seconds>",
-    description: `deadline for the whole run (default: ${DEFAULT_TIMEOUT_SECONDS})`,
+    name: "timeout",
+    value: "SECONDS",
+    description: `deadline for the whole run; default: ${DEFAULT_TIMEOUT_SECONDS}`,
   },
-  { flags: "--no-ecr-cache", description: "do not cache ECR authorization tokens on disk" },
+  {
+    name: "ecr-cache",
+    description: "cache ECR authorization tokens on disk",
+    default: true,
+  },
 ];
 
 /** `--format`, `--spec-version`, `--include-env`: `sbom` and `capture`. */
 export const SBOM_OPTIONS: readonly OptionSpec[] = [
   {
-    flags: "--format <format>",
+    name: "format",
+    value: "FORMAT",
     description: "SBOM format",
     choices: ["cyclonedx-json", "cyclonedx-xml"],
     default: "cyclonedx-json",
   },
   {
-    flags: "--spec-version <version>",
+    name: "spec-version",
+    value: "VERSION",
     description: "CycloneDX version",
     choices: ["1.6", "1.5"],
     default: "1.6",
   },
   {
-    flags: "--include-env",
+    name: "include-env",
     description: "also record the config's Env values (off by default: they may hold secrets)",
   },
 ];
@@ -95,37 +125,52 @@ export const SBOM_OPTIONS: readonly OptionSpec[] = [
 /** `--subject`, `--builder-id`: `provenance` and `capture`. */
 export const SUBJECT_OPTIONS: readonly OptionSpec[] = [
   {
-    flags: "--subject <file>",
+    name: "subject",
+    value: "FILE",
     description: "artifact the provenance describes (sha256 streamed); repeatable",
     repeatable: true,
+    complete: "file",
   },
-  { flags: "--builder-id <uri>", description: "builder id (default: from the CodeBuild environment)" },
+  {
+    name: "builder-id",
+    value: "URI",
+    description: "builder id; default: the CodeBuild project ARN",
+  },
 ];
+
+/** The shells `completion` writes scripts for. */
+export const SHELLS = ["bash", "zsh", "fish"] as const;
 
 /** The commands, by name. */
 export const COMMANDS = {
   get_manifest: {
     aliases: ["manifest"],
     description: "print the manifest (or index) exactly as the registry served it",
+    details: "An index stays an index unless --platform is given; then that platform's manifest.",
+    image: true,
     options: [],
   },
   get_digest_metadata: {
     aliases: ["config"],
     description: "print the image config blob exactly as served (one platform)",
+    image: true,
     options: [],
   },
   sbom: {
     aliases: [],
     description: "CycloneDX SBOM describing the image",
+    image: true,
     options: SBOM_OPTIONS,
   },
   provenance: {
     aliases: [],
-    description: "in-toto Statement v1 with SLSA provenance naming the image as a build dependency",
+    description: "in-toto Statement with SLSA provenance naming the image as a build dependency",
+    image: true,
     options: [
       ...SUBJECT_OPTIONS,
       {
-        flags: "--format <format>",
+        name: "format",
+        value: "FORMAT",
         description: "statement format",
         choices: ["slsa-v1", "slsa-v0.2", "descriptor"],
         default: "slsa-v1",
@@ -135,10 +180,17 @@ export const COMMANDS = {
   capture: {
     aliases: [],
     description: "one fetch, all files: manifest, config, SBOM, descriptor and provenance into --output-dir",
+    image: true,
     options: [
-      { flags: "--output-dir <dir>", description: "directory to write the files into (must exist)" },
       {
-        flags: "--provenance-format <format>",
+        name: "output-dir",
+        value: "DIR",
+        description: "directory to write the files into (must exist)",
+        complete: "directory",
+      },
+      {
+        name: "provenance-format",
+        value: "FORMAT",
         description: "provenance statement format",
         choices: ["slsa-v1", "slsa-v0.2"],
         default: "slsa-v1",
@@ -147,39 +199,59 @@ export const COMMANDS = {
       ...SUBJECT_OPTIONS,
     ],
   },
+  completion: {
+    aliases: [],
+    description: "print a shell completion script (bash, zsh or fish)",
+    details: "Install: see the README (for bash: source <(ecrimagemetadataextractor completion bash)).",
+    image: false,
+    options: [],
+    argument: { name: "SHELL", choices: SHELLS },
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 /** A command's name. */
 export type CommandName = keyof typeof COMMANDS;
 
-/** What a flags string says: `-u, --image-uri <ref>` -> short `u`, long `image-uri`, takes a value. */
-export interface ParsedFlags {
-  short?: string;
-  long: string;
-  /** The commander attribute name: `image-uri` -> `imageUri`; `--no-x` -> `x`. */
-  attribute: string;
-  takesValue: boolean;
-  /** `--no-x`: sets `x` to false. */
-  negated: boolean;
+/** The command table with its literal types widened, for code that walks it. */
+export const COMMAND_TABLE: Readonly<Record<CommandName, CommandSpec>> = COMMANDS;
+
+/** Every option a command accepts, in help order: its own, then the common ones. */
+export function optionsOf(command: CommandName): readonly OptionSpec[] {
+  const spec = COMMAND_TABLE[command];
+  return spec.image ? [...spec.options, ...COMMON_OPTIONS] : spec.options;
+}
+
+/** The command a word names (a name or an alias), if any. */
+export function commandNamed(word: string): CommandName | undefined {
+  for (const [name, spec] of Object.entries(COMMAND_TABLE) as [CommandName, CommandSpec][]) {
+    if (name === word || spec.aliases.includes(word)) return name;
+  }
+  return undefined;
+}
+
+/** The attribute a parsed option lands in: `image-uri` -> `imageUri`. */
+export function attributeOf(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The commands (by name) that accept option `name`. */
+export function commandsWithOption(name: string): CommandName[] {
+  return (Object.keys(COMMAND_TABLE) as CommandName[]).filter((c) =>
+    optionsOf(c).some((o) => o.name === name)
+  );
 }
 
 /**
- * Parse a flags string the way commander reads the forms this table uses (`-s, --long <value>`, `--long`,
- * `--no-long`).
- *
- * @example
- * ```ts
- * parseFlags("-u, --image-uri <ref>"); // { short: "u", long: "image-uri", attribute: "imageUri", ... }
- * ```
+ * What any command knows an option as, by `--long` or `-s`: the same name means the same kind of option
+ * (flag or value) in every command that has it, which `tests/cli_options_test.ts` holds the table to. Used to
+ * read options written before the command name.
  */
-export function parseFlags(flags: string): ParsedFlags {
-  const m = /^(?:-([a-zA-Z]), )?--([a-z][a-z0-9-]*)(?: <[^>]+>)?$/.exec(flags);
-  if (!m) throw new TypeError(`unsupported option flags "${flags}"`);
-  const long = m[2];
-  const negated = long.startsWith("no-");
-  const attribute = (negated ? long.slice(3) : long).replace(
-    /-([a-z0-9])/g,
-    (_, c: string) => c.toUpperCase(),
-  );
-  return { short: m[1], long, attribute, takesValue: flags.endsWith(">"), negated };
+export function findOption(flag: string): OptionSpec | undefined {
+  for (const command of Object.keys(COMMAND_TABLE) as CommandName[]) {
+    for (const o of optionsOf(command)) {
+      if (flag === `--${o.name}` || (o.short !== undefined && flag === `-${o.short}`)) return o;
+      if (o.value === undefined && o.default === true && flag === `--no-${o.name}`) return o;
+    }
+  }
+  return undefined;
 }

@@ -38,7 +38,6 @@
  * @module
  */
 
-import Module from "node:module";
 import type { ResolvedImage } from "../image.ts";
 import { PROJECT_URL, TOOL_NAME, VERSION } from "../version.ts";
 import type { Clock } from "./clock.ts";
@@ -137,10 +136,9 @@ let library: Promise<CycloneDxLibrary> | undefined;
  * on the wire, see src/cli/sbom.ts) and await it later: loading is ~25-30 ms of compile and evaluation, which
  * then overlaps the network round trips.
  *
- * Subpath entries only: the package root also loads the validators (ajv), which the CLI never needs. The XML
- * stringifier's optional peer `xmlbuilder2` (with the DOM implementation it is built on: ~160 CommonJS modules,
- * ~50 ms, twice the rest of the library) is loaded when XML is first serialised,
- * not when `Serialize` is imported; see {@link deferXmlbuilder2}.
+ * Subpath entries only: the package root also loads the validators (ajv), which the CLI never needs. XML is
+ * written by this tool's own writer (`xml.ts`), not the library's optional `xmlbuilder2` peer (about 160
+ * CommonJS modules), which is not a dependency at all.
  *
  * @example
  * ```ts
@@ -151,80 +149,19 @@ let library: Promise<CycloneDxLibrary> | undefined;
  */
 export function loadCycloneDxLibrary(): Promise<CycloneDxLibrary> {
   library ??= (async () => {
-    const restore = deferXmlbuilder2();
-    try {
-      const [Models, Enums, Spec, Serialize] = await Promise.all([
-        import("@cyclonedx/cyclonedx-library/Models"),
-        import("@cyclonedx/cyclonedx-library/Enums"),
-        import("@cyclonedx/cyclonedx-library/Spec"),
-        import("@cyclonedx/cyclonedx-library/Serialize"),
-        // Loaded here too so that imagePurl() later finds it in the module cache.
-        import("packageurl-js"),
-      ]);
-      return { Models, Enums, Spec, Serialize };
-    } finally {
-      restore();
-    }
+    const [Models, Enums, Spec, Serialize] = await Promise.all([
+      import("@cyclonedx/cyclonedx-library/Models"),
+      import("@cyclonedx/cyclonedx-library/Enums"),
+      import("@cyclonedx/cyclonedx-library/Spec"),
+      import("@cyclonedx/cyclonedx-library/Serialize"),
+      // Loaded here too so that imagePurl() later finds it in the module cache.
+      import("packageurl-js"),
+    ]);
+    return { Models, Enums, Spec, Serialize };
   })();
   // A failed load is retried by the next caller rather than cached.
   library.catch(() => library = undefined);
   return library;
-}
-
-/** The CommonJS loader's module-load hook (Node's `Module._load`, which Deno's `node:module` implements too). */
-type LoadFn = (request: string, parent: { filename?: string | null } | undefined, isMain: boolean) => unknown;
-
-/**
- * While the library's `Serialize` entry is being imported, hand its XML stringifier a stand-in for
- * `require("xmlbuilder2")` that loads the real module (through the same loader, from the same parent, so it
- * resolves exactly as it would have) on first use, i.e. when an XML SBOM is serialised. The library only
- * checks at load time that `create` is a function and calls it when serialising; the stand-in's `create`
- * forwards to the real one, and any other property is read from the real module. Only that one request from
- * that one library file is touched; everything else goes to the loader unchanged. Returns the function that
- * removes the hook. Where the loader has no `_load` (not Node's loader) nothing is hooked and xmlbuilder2 is
- * loaded eagerly, as without this.
- *
- * The XML path still imports `xmlbuilder2` itself with a literal specifier (see {@link cyclonedxSbom}), so it
- * stays in the module graph and in `deno compile` output.
- */
-function deferXmlbuilder2(): () => void {
-  const loader = Module as unknown as { _load?: LoadFn };
-  const original = loader._load;
-  if (typeof original !== "function") return () => {};
-  const hook: LoadFn = function (this: unknown, request, parent, isMain) {
-    if (
-      request === "xmlbuilder2" &&
-      /[/\\]@cyclonedx[/\\]cyclonedx-library[/\\].*[/\\]__xmlStringifiers[/\\]xmlbuilder2\.js$/.test(
-        parent?.filename ?? "",
-      )
-    ) {
-      let real: Record<PropertyKey, unknown> | undefined;
-      const load = () =>
-        real ??= original.call(loader, request, parent, isMain) as Record<PropertyKey, unknown>;
-      const create = (...args: unknown[]) => (load().create as (...a: unknown[]) => unknown)(...args);
-      return new Proxy({}, {
-        get: (_target, key) => key === "create" ? create : load()[key],
-        has: (_target, key) => key in load(),
-      });
-    }
-    return original.call(this, request, parent, isMain);
-  };
-  loader._load = hook;
-  return () => {
-    if (loader._load === hook) loader._load = original;
-  };
-}
-
-/**
- * Text that XML 1.0 can carry: labels, history lines and Env come from the image and may hold characters
- * XML forbids (C0 controls other than tab/CR/LF, U+FFFE/U+FFFF, lone surrogates); those become U+FFFD.
- */
-export function xmlText(value: string): string {
-  return value.replace(
-    // deno-lint-ignore no-control-regex
-    /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
-    "\uFFFD",
-  );
 }
 
 /**
@@ -233,7 +170,7 @@ export function xmlText(value: string): string {
  * @example
  * ```ts
  * const bytes = await cyclonedxSbom(image, {
- *   format: "json", specVersion: "1.6", includeEnv: false, clock: systemClock(Deno.env.toObject()),
+ *   format: "json", specVersion: "1.6", includeEnv: false, clock: systemClock(),
  * });
  * ```
  */
@@ -242,9 +179,7 @@ export async function cyclonedxSbom(image: ResolvedImage, opts: SbomOptions): Pr
   const purl = await imagePurl(image);
 
   const properties = new Models.PropertyRepository(
-    imageProperties(image, opts.includeEnv).map(([name, value]) =>
-      new Models.Property(name, opts.format === "xml" ? xmlText(value) : value)
-    ),
+    imageProperties(image, opts.includeEnv).map(([name, value]) => new Models.Property(name, value)),
   );
   const component = new Models.Component(Enums.ComponentType.Container, image.origin.repository, {
     bomRef: purl,
@@ -272,11 +207,15 @@ export async function cyclonedxSbom(image: ResolvedImage, opts: SbomOptions): Pr
   const spec = opts.specVersion === "1.5" ? Spec.Spec1dot5 : Spec.Spec1dot6;
   let text: string;
   if (opts.format === "xml") {
-    // The XML serialiser needs the optional peer `xmlbuilder2`; importing it here keeps it in the module graph
-    // (and in `deno compile` output) so the library's own `require("xmlbuilder2")` resolves.
-    await import("xmlbuilder2");
-    const serializer = new Serialize.XmlSerializer(new Serialize.XML.Normalize.Factory(spec));
-    text = serializer.serialize(bom, { sortLists: false, space: 2 });
+    // The library's XML serialiser wants the optional peer `xmlbuilder2` (about 160 modules); its base class
+    // with this tool's own small writer needs nothing more, and only XML output loads it.
+    const { stringifyXml } = await import("./xml.ts");
+    class XmlSerializer extends Serialize.XmlBaseSerializer {
+      protected _serialize(root: Parameters<typeof stringifyXml>[0]): string {
+        return stringifyXml(root);
+      }
+    }
+    text = new XmlSerializer(new Serialize.XML.Normalize.Factory(spec)).serialize(bom, { sortLists: false });
   } else {
     const serializer = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(spec));
     text = serializer.serialize(bom, { sortLists: false, space: 2 });

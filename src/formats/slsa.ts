@@ -15,7 +15,8 @@
  *   manifest), then the CodeBuild source when CODEBUILD_SOURCE_REPO_URL is set (uri `git+<url>` for http(s),
  *   ssh and git URLs, the URL unchanged otherwise (S3); digest.gitCommit = CODEBUILD_RESOLVED_SOURCE_VERSION for
  *   git sources). In v0.2 the source is also `invocation.configSource` (where the buildspec comes from).
- * - builder.id: `--builder-id`, else the CodeBuild project ARN, else the tool's URI (see src/ci/codebuild.ts).
+ * - builder.id: the explicit builder id, else the CodeBuild project ARN, else the tool's URI (see
+ *   src/ci/codebuild.ts).
  * - metadata: invocationId = CODEBUILD_BUILD_ARN, startedOn = CODEBUILD_START_TIME. No finish time: the output
  *   depends only on the image, the subjects and the environment, never on the clock.
  *
@@ -27,9 +28,9 @@
  * @module
  */
 
-import { builderIdFor, type CodeBuildContext, codebuildContext } from "../ci/codebuild.ts";
+import { builderIdFor, type CodeBuildContext } from "../ci/codebuild.ts";
 import { UsageError } from "../errors.ts";
-import type { ResolvedImage } from "../image.ts";
+import type { ResolvedImage, Subject } from "../image.ts";
 import { formatPlatform } from "../platform.ts";
 import { PROJECT_URL } from "../version.ts";
 import type { Clock } from "./clock.ts";
@@ -38,11 +39,7 @@ import { digestHex, imagePurl, imageReferenceName } from "./image_ids.ts";
 /** The buildType URI of this project's provenance. */
 export const BUILD_TYPE = `${PROJECT_URL}/buildtypes/container-build-environment/v1`;
 
-/** An in-toto subject: an artifact and its sha256. */
-export interface Subject {
-  name: string;
-  digest: { sha256: string };
-}
+export type { Subject } from "../image.ts";
 
 /** A SLSA v1 ResourceDescriptor (the fields this tool writes). */
 export interface ResourceDescriptor {
@@ -58,10 +55,10 @@ export interface ProvenanceOptions {
   format: "slsa-v1" | "slsa-v0.2" | "descriptor";
   /** The build outputs; at least one for the statement formats, ignored for `descriptor`. */
   subjects: Subject[];
-  /** `--builder-id`; overrides what the CodeBuild variables say. */
+  /** The builder id; overrides what CodeBuild says. */
   builderId?: string;
-  /** Environment with the CodeBuild variables (CODEBUILD_*, AWS_REGION). */
-  env: Record<string, string | undefined>;
+  /** What CodeBuild says about the build (empty outside CodeBuild). */
+  codebuild?: CodeBuildContext;
   /** Accepted for symmetry with the SBOM options; provenance reads no clock (see the module notes). */
   clock?: Clock;
 }
@@ -123,8 +120,9 @@ function codebuildParameters(ctx: CodeBuildContext): Record<string, string> | un
 
 function checkSubjects(subjects: Subject[]): Subject[] {
   if (subjects.length === 0) {
-    throw new UsageError("provenance needs at least one --subject FILE (the build output it attests)", {
-      hint: "pass --subject for each artifact, or use --format descriptor for the image descriptor alone",
+    throw new UsageError("provenance needs at least one subject (the build output it attests)", {
+      hint: "name each artifact, or ask for the image descriptor alone",
+      advice: "subject",
     });
   }
   return subjects.map((s) => {
@@ -146,14 +144,14 @@ function encode(value: unknown): Uint8Array {
  * @example
  * ```ts
  * const subjects = await hashSubjects(["dist/os.img"]);
- * const bytes = await provenance(image, { format: "slsa-v1", subjects, env: Deno.env.toObject() });
+ * const bytes = await provenance(image, { format: "slsa-v1", subjects, builderId: "https://ci.example/builder" });
  * ```
  */
 export async function provenance(image: ResolvedImage, opts: ProvenanceOptions): Promise<Uint8Array> {
   const imageRd = await imageResourceDescriptor(image);
   if (opts.format === "descriptor") return encode(imageRd);
   const subject = checkSubjects(opts.subjects);
-  const ctx = codebuildContext(opts.env);
+  const ctx = opts.codebuild ?? {};
   const builderId = builderIdFor(ctx, opts.builderId);
   const source = sourceDescriptor(ctx);
   const externalParameters = { image: image.origin.input, platform: formatPlatform(image.platform) };
@@ -208,6 +206,6 @@ export async function provenance(image: ResolvedImage, opts: ProvenanceOptions):
     });
   }
   throw new UsageError(`unknown provenance format "${String(opts.format).slice(0, 40)}"`, {
-    hint: "use slsa-v1, slsa-v0.2 or descriptor",
+    hint: "the formats are slsa-v1, slsa-v0.2 and descriptor",
   });
 }

@@ -36,24 +36,36 @@ const MAX_ERROR_BODY = 64 * 1024;
  *
  * @example
  * ```ts
- * const source = new RegistrySource(parseReference("alpine"), { baseUrl: "https://registry-1.docker.io" }, fetcher, "alpine");
+ * await using source = new RegistrySource(parseReference("alpine"), { baseUrl: "https://registry-1.docker.io" }, fetcher, "alpine");
  * const top = await source.manifest();
  * ```
  */
 export class RegistrySource implements ImageSource {
   readonly origin: ImageOrigin;
 
+  private readonly signal?: AbortSignal;
+  private readonly log?: (line: string) => void;
+  private readonly dispose?: () => void;
+
   constructor(
     private readonly ref: Reference,
     private readonly endpoint: RegistryEndpoint,
     private readonly fetcher: Fetcher,
     input: string,
-    private readonly signal?: AbortSignal,
-    private readonly log?: (line: string) => void,
+    opts: { signal?: AbortSignal; log?: (line: string) => void; dispose?: () => void } = {},
   ) {
+    this.signal = opts.signal;
+    this.log = opts.log;
+    this.dispose = opts.dispose;
     this.origin = { kind: "registry", input, registry: ref.registry, repository: ref.repository };
     if (ref.tag) this.origin.tag = ref.tag;
     if (ref.digest) this.origin.digest = ref.digest;
+  }
+
+  /** Release the connection pool. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.dispose?.();
+    return Promise.resolve();
   }
 
   private url(kind: "manifests" | "blobs", reference: string): string {

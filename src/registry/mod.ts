@@ -5,72 +5,43 @@
  * @module
  */
 
-import { UsageError } from "../errors.ts";
 import { apiHost, type Reference } from "../reference.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
 import { RegistrySource } from "./client.ts";
 import { parseEcrHost } from "./ecr.ts";
-import { lookupCredentials } from "./credentials/mod.ts";
+import { type ChainOptions, lookupCredentials } from "./credentials/mod.ts";
 import { secretsOf } from "./credentials/types.ts";
 import { withAuth } from "./transport/auth.ts";
 import { baseFetcher } from "./transport/fetcher.ts";
 import { type Logger, withLogging } from "./transport/log.ts";
 import { withRedirects } from "./transport/redirect.ts";
-import { withRetry } from "./transport/retry.ts";
+import { type Sleep, withRetry } from "./transport/retry.ts";
+
+/** Where credentials come from: the files to read and how ECR tokens are obtained. */
+export type CredentialSettings = Omit<ChainOptions, "refresh" | "signal" | "log">;
 
 /** Everything that decides how a registry is reached. */
 export interface RegistrySettings {
-  env: Record<string, string | undefined>;
+  /** Where credentials come from; anonymous (and ECR with the SDK's defaults) when absent. */
+  credentials?: CredentialSettings;
   /** Talk HTTP instead of HTTPS. */
   plainHttp?: boolean;
   /** Extra trusted CA certificates (PEM). */
   caCerts?: string[];
-  /** Registry host (as named in references) -> base URL to use instead (`--registry-endpoint`). */
+  /** Registry host (as named in references) -> base URL to use instead (ECR VPC endpoints, mirrors). */
   endpoints?: Record<string, string>;
   /** Retries after the first attempt. */
   retries: number;
   /** The run's deadline. */
   signal?: AbortSignal;
-  /** `--region` for ECR. */
-  region?: string;
-  /** ECR token cache directory, undefined disables it. */
-  ecrCacheDir?: string;
   /** Verbose log sink, if verbose. */
   log?: Logger;
   /** Told of every secret learnt, so the CLI can redact it from anything it prints. */
   onSecret?: (secret: string) => void;
   /** Backoff randomness (tests). */
   random?: () => number;
-}
-
-/**
- * Parse `HOST=URL` endpoint mappings.
- *
- * @example
- * ```ts
- * parseEndpoints(["123456789012.dkr.ecr.us-east-1.amazonaws.com=https://vpce-1.example:443"]);
- * ```
- */
-export function parseEndpoints(values: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of values) {
-    const eq = v.indexOf("=");
-    const host = eq > 0 ? v.slice(0, eq).trim().toLowerCase() : "";
-    const url = eq > 0 ? v.slice(eq + 1).trim() : "";
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(url);
-    } catch {
-      parsed = undefined;
-    }
-    if (!host || !parsed || (parsed.protocol !== "https:" && parsed.protocol !== "http:") || parsed.search) {
-      throw new UsageError(`invalid --registry-endpoint "${v.slice(0, 100)}"`, {
-        hint: "use HOST=URL, for example 123456789012.dkr.ecr.us-east-1.amazonaws.com=https://127.0.0.1:5000",
-      });
-    }
-    out[host] = parsed.origin + parsed.pathname.replace(/\/+$/, "");
-  }
-  return out;
+  /** How retries wait (tests). */
+  sleep?: Sleep;
 }
 
 /** The base URL for a registry under the settings. */
@@ -81,23 +52,24 @@ export function baseUrlFor(registry: string, s: Pick<RegistrySettings, "plainHtt
 }
 
 /**
- * Open the registry that `ref` names.
+ * Open the registry that `ref` names. The source holds a connection pool: dispose of it (`await using`).
  *
  * @example
  * ```ts
- * const source = openRegistry(parseReference("alpine"), "alpine", { env: Deno.env.toObject(), retries: 3 });
+ * await using source = openRegistry(parseReference("alpine"), "alpine", { retries: 3 });
+ * const top = await source.manifest();
  * ```
  */
 export function openRegistry(
   ref: Reference,
   input: string,
   s: RegistrySettings,
-): RegistrySource & { close(): void } {
+): RegistrySource {
   const userAgent = `${TOOL_NAME}/${VERSION}`;
   const base = baseFetcher({ userAgent, caCerts: s.caCerts, signal: s.signal });
   const logged = s.log ? withLogging(base, s.log) : base;
   const transport = withRedirects(
-    withRetry(logged, { retries: s.retries, signal: s.signal, log: s.log, random: s.random }),
+    withRetry(logged, { retries: s.retries, signal: s.signal, log: s.log, random: s.random, sleep: s.sleep }),
   );
   const fetcher = withAuth(transport, {
     registry: ref.registry,
@@ -108,10 +80,8 @@ export function openRegistry(
     onSecret: s.onSecret,
     credentials: async (refresh) => {
       const found = await lookupCredentials(ref.registry, ref.repository, {
+        ...s.credentials,
         refresh,
-        env: s.env,
-        region: s.region,
-        ecrCacheDir: s.ecrCacheDir,
         log: s.log,
         signal: s.signal,
       });
@@ -124,13 +94,9 @@ export function openRegistry(
       return found;
     },
   });
-  const source = new RegistrySource(
-    ref,
-    { baseUrl: baseUrlFor(ref.registry, s) },
-    fetcher,
-    input,
-    s.signal,
-    s.log,
-  );
-  return Object.assign(source, { close: () => base.close() });
+  return new RegistrySource(ref, { baseUrl: baseUrlFor(ref.registry, s) }, fetcher, input, {
+    signal: s.signal,
+    log: s.log,
+    dispose: () => base.close(),
+  });
 }

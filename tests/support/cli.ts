@@ -1,11 +1,27 @@
 /**
- * Runs the CLI (`main.ts`) in a subprocess with a minimal, isolated environment.
+ * Running the CLI in tests, from one place.
+ *
+ * - {@linkcode cli}: in-process through `run(args, io)` (fast: no Deno start-up per run), unless
+ *   `ECRIMAGEMETADATAEXTRACTOR_BIN` names a compiled binary: then every call runs that binary, so the whole
+ *   CLI suite runs against it.
+ * - {@linkcode runCli}: always a separate process (permissions, signals, the environment of a real start):
+ *   `$ECRIMAGEMETADATAEXTRACTOR_BIN` when set, else `deno run` with exactly the permission flags of the
+ *   `compile` task in deno.json, so a test that passes here needs no permission the binary lacks.
+ *
+ * Both give the child a minimal, isolated environment: PATH, HOME (a fresh temp dir, so no
+ * `~/.docker/config.json` leaks in; also the default working directory), DENO_DIR, NO_COLOR=1, and `opts.env`.
  *
  * @module
  */
 
+import { run } from "../../src/cli/run.ts";
+import type { Sleep } from "../../src/registry/transport/retry.ts";
+
 /** Absolute path of the repository root. */
 export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+/** The compiled binary the suite runs against, when set. */
+export const CLI_BIN: string | undefined = Deno.env.get("ECRIMAGEMETADATAEXTRACTOR_BIN") || undefined;
 
 let denoDir: Promise<string | undefined> | undefined;
 
@@ -33,7 +49,34 @@ export function sharedDenoDir(): Promise<string | undefined> {
   return denoDir;
 }
 
-/** Options of {@linkcode runCli}. */
+/** The permission flags of a deno.json task (`--allow-*`, `--deny-*`). */
+export function permissionFlags(task: string): string[] {
+  return task.split(/\s+/).filter((a) => a.startsWith("--allow-") || a.startsWith("--deny-"));
+}
+
+/** The `compile` task's permission flags: what the binary is allowed, and all a test child gets. */
+export const COMPILE_FLAGS: string[] = permissionFlags(
+  JSON.parse(Deno.readTextFileSync(`${REPO_ROOT}/deno.json`)).tasks.compile,
+);
+
+/** The command line that starts the CLI as a process (before the tool's own arguments). */
+export function cliCommand(): { program: string; args: string[] } {
+  if (CLI_BIN) return { program: CLI_BIN, args: [] };
+  return {
+    program: Deno.execPath(),
+    args: [
+      "run",
+      "--quiet",
+      "--no-prompt",
+      ...COMPILE_FLAGS,
+      "--config",
+      `${REPO_ROOT}/deno.json`,
+      `${REPO_ROOT}/main.ts`,
+    ],
+  };
+}
+
+/** Options of {@linkcode runCli} and {@linkcode cli}. */
 export interface RunCliOptions {
   /** Extra environment variables (override the defaults). */
   env?: Record<string, string>;
@@ -41,13 +84,15 @@ export interface RunCliOptions {
   cwd?: string;
   /** Pass only `env` (nothing else, not even the defaults). Default false. */
   clearEnv?: boolean;
-  /** Bytes or text written to stdin (stdin is empty otherwise). */
+  /** Bytes or text written to stdin (stdin is empty otherwise; processes only). */
   stdin?: Uint8Array | string;
-  /** Kill the CLI after this many ms and fail: a hang must fail a test, not stall the suite. */
+  /** Kill (or abandon) the CLI after this many ms and fail: a hang must fail a test, not stall the suite. */
   hangLimitMs?: number;
+  /** In-process only: how retries wait (record the delay instead of sleeping). */
+  sleep?: Sleep;
 }
 
-/** Result of {@linkcode runCli}. */
+/** Result of {@linkcode runCli} and {@linkcode cli}. */
 export interface CliResult {
   /** Exit code. */
   code: number;
@@ -59,35 +104,27 @@ export interface CliResult {
   stderr: string;
 }
 
-/**
- * Run `<deno> run --allow-all --config <repo>/deno.json <repo>/main.ts ...args`. By default the child gets only
- * PATH, HOME (a fresh temp dir, so no `~/.docker/config.json` leaks in; also the default cwd), DENO_DIR (ours, see
- * {@linkcode sharedDenoDir}), NO_COLOR=1 and `opts.env`.
- */
+async function childEnv(home: string, opts: RunCliOptions): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
+  if (!opts.clearEnv) {
+    env.PATH = Deno.env.get("PATH") ?? "/usr/bin:/bin";
+    env.HOME = home;
+    env.NO_COLOR = "1";
+    const dir = await sharedDenoDir();
+    if (dir) env.DENO_DIR = dir;
+  }
+  return Object.assign(env, opts.env ?? {});
+}
+
+/** Run the CLI as a separate process (see the module notes). */
 export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<CliResult> {
   const home = await Deno.makeTempDir({ prefix: "cli-home-" });
   try {
-    const env: Record<string, string> = {};
-    if (!opts.clearEnv) {
-      env.PATH = Deno.env.get("PATH") ?? "/usr/bin:/bin";
-      env.HOME = home;
-      env.NO_COLOR = "1";
-      const dir = await sharedDenoDir();
-      if (dir) env.DENO_DIR = dir;
-    }
-    Object.assign(env, opts.env ?? {});
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        "--quiet",
-        "--config",
-        `${REPO_ROOT}/deno.json`,
-        `${REPO_ROOT}/main.ts`,
-        ...args,
-      ],
+    const { program, args: prefix } = cliCommand();
+    const child = new Deno.Command(program, {
+      args: [...prefix, ...args],
       cwd: opts.cwd ?? home,
-      env,
+      env: await childEnv(home, opts),
       clearEnv: true,
       stdin: opts.stdin === undefined ? "null" : "piped",
       stdout: "piped",
@@ -109,6 +146,56 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
       stdout: out.stdout,
       stdoutText: dec.decode(out.stdout),
       stderr: dec.decode(out.stderr),
+    };
+  } finally {
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Run the CLI in-process through `run(args, io)`, with the same isolated environment {@linkcode runCli} gives a
+ * child; or, when `ECRIMAGEMETADATAEXTRACTOR_BIN` is set, run that binary.
+ */
+export async function cli(args: string[], opts: RunCliOptions = {}): Promise<CliResult> {
+  if (CLI_BIN) return runCli(args, opts);
+  const home = await Deno.makeTempDir({ prefix: "cli-home-" });
+  try {
+    const out: Uint8Array[] = [];
+    const err: string[] = [];
+    const running = run(args, {
+      env: await childEnv(home, opts),
+      cwd: opts.cwd ?? home,
+      uid: Deno.uid(),
+      stdout: (bytes) => {
+        out.push(bytes.slice());
+        return Promise.resolve();
+      },
+      stderr: (line) => void err.push(line),
+      sleep: opts.sleep,
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const code = opts.hangLimitMs
+      ? await Promise.race([
+        running,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`the CLI hung: gave up after ${opts.hangLimitMs} ms (${args.join(" ")})`)),
+            opts.hangLimitMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer))
+      : await running;
+    const stdout = new Uint8Array(out.reduce((n, c) => n + c.byteLength, 0));
+    let off = 0;
+    for (const c of out) {
+      stdout.set(c, off);
+      off += c.byteLength;
+    }
+    return {
+      code,
+      stdout,
+      stdoutText: new TextDecoder().decode(stdout),
+      stderr: err.map((l) => `${l}\n`).join(""),
     };
   } finally {
     await Deno.remove(home, { recursive: true }).catch(() => {});

@@ -1,10 +1,11 @@
 /**
- * Credentials from docker's config file (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`) and from
- * the containers auth file (`$REGISTRY_AUTH_FILE` or `$XDG_RUNTIME_DIR/containers/auth.json`), which share
- * the `auths` format.
+ * Credentials from docker's config file and from the containers auth files (podman, skopeo, buildah;
+ * containers-auth.json(5)), which share the `auths` format. Which files those are is the caller's decision
+ * (the CLI derives them from the environment); this module only reads them.
  *
  * Resolution order for a registry: docker config `credHelpers[host]`, then its `credsStore`, then its `auths`
- * entry; then the containers auth file's `auths` (most specific `host/namespace` key first).
+ * entry; then each containers auth file's `auths` in the order given (most specific `host/namespace` key
+ * first).
  *
  * @module
  */
@@ -23,9 +24,12 @@ export interface DockerConfigFile {
   credsStore?: string;
 }
 
-/** Environment and I/O, parameters so tests can substitute them. */
-export interface ConfigEnv {
-  env: Record<string, string | undefined>;
+/** Which files to read, and I/O as parameters so tests can substitute it. */
+export interface ConfigFiles {
+  /** The docker config file (`config.json`), if any. */
+  dockerConfig?: string;
+  /** The containers auth files, in the order they are consulted. */
+  authFiles?: readonly string[];
   readTextFile?: (path: string) => Promise<string>;
   runHelper?: HelperRunner;
   /** The run's deadline, for credential helpers. */
@@ -40,20 +44,6 @@ async function defaultRead(path: string): Promise<string> {
   return await Deno.readTextFile(path);
 }
 
-/** The docker config path the environment points at. */
-export function dockerConfigPath(env: Record<string, string | undefined>): string | undefined {
-  if (env.DOCKER_CONFIG) return `${env.DOCKER_CONFIG.replace(/\/+$/, "")}/config.json`;
-  const home = env.HOME ?? env.USERPROFILE;
-  return home ? `${home.replace(/\/+$/, "")}/.docker/config.json` : undefined;
-}
-
-/** The containers auth file path the environment points at. */
-export function containersAuthPath(env: Record<string, string | undefined>): string | undefined {
-  if (env.REGISTRY_AUTH_FILE) return env.REGISTRY_AUTH_FILE;
-  if (env.XDG_RUNTIME_DIR) return `${env.XDG_RUNTIME_DIR.replace(/\/+$/, "")}/containers/auth.json`;
-  return undefined;
-}
-
 /** Read and parse a config file; undefined when it does not exist. Bad content is a {@link ConfigError}. */
 export async function readConfigFile(
   path: string,
@@ -66,7 +56,7 @@ export async function readConfigFile(
     if (err instanceof Deno.errors.NotFound) return undefined;
     if (err instanceof ConfigError) throw err;
     throw new ConfigError(`cannot read ${path}: ${(err as Error).message.split("\n")[0]}`, {
-      hint: "fix its permissions or point DOCKER_CONFIG / REGISTRY_AUTH_FILE elsewhere",
+      hint: "fix its permissions, or point the tool at another file",
     });
   }
   let body: unknown;
@@ -168,18 +158,21 @@ function findAuth(
  *
  * @example
  * ```ts
- * const { credential, searched } = await lookupConfigCredentials("ghcr.io", "org/app", { env: Deno.env.toObject() });
+ * const { credential, searched } = await lookupConfigCredentials("ghcr.io", "org/app", {
+ *   dockerConfig: "/home/me/.docker/config.json",
+ *   authFiles: ["/run/user/1000/containers/auth.json"],
+ * });
  * ```
  */
 export async function lookupConfigCredentials(
   registry: string,
   repository: string | undefined,
-  cfg: ConfigEnv,
+  cfg: ConfigFiles,
 ): Promise<CredentialLookup> {
   const searched: string[] = [];
   const read = cfg.readTextFile ?? defaultRead;
   const run = cfg.runHelper ?? spawnHelper;
-  const dockerPath = dockerConfigPath(cfg.env);
+  const dockerPath = cfg.dockerConfig;
   if (dockerPath) {
     const file = await readConfigFile(dockerPath, read);
     if (file) {
@@ -201,8 +194,7 @@ export async function lookupConfigCredentials(
       searched.push(`${dockerPath} (absent)`);
     }
   }
-  const containersPath = containersAuthPath(cfg.env);
-  if (containersPath) {
+  for (const containersPath of cfg.authFiles ?? []) {
     const file = await readConfigFile(containersPath, read);
     searched.push(file ? `${containersPath} auths` : `${containersPath} (absent)`);
     if (file) {

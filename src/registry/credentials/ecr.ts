@@ -15,14 +15,27 @@ import { AuthError, TimeoutError } from "../../errors.ts";
 import type { EcrHost } from "../ecr.ts";
 import type { Credential } from "./types.ts";
 
-/** What ECR credentials depend on. */
-export interface EcrOptions {
-  host: EcrHost;
-  /** `--region` overrides the host's region. */
+/** How ECR tokens are obtained and cached: settings the caller derives (the CLI, from its environment). */
+export interface EcrSettings {
+  /** The ECR API region, when it is not the one in the host name. */
   region?: string;
-  env: Record<string, string | undefined>;
   /** Directory of the on-disk token cache; undefined disables it. */
   cacheDir?: string;
+  /**
+   * Who the AWS SDK will resolve credentials as (access key id, profile, role, credential source), as text: it
+   * keys the token cache, so another identity never reuses this one's token. Never a secret.
+   */
+  identity?: string;
+  /**
+   * An ECR API endpoint is configured for the SDK (`AWS_ENDPOINT_URL_ECR`): it wins over the FIPS and
+   * dual-stack endpoint variants the host name implies, which the SDK refuses to combine with it.
+   */
+  endpointConfigured?: boolean;
+}
+
+/** What ECR credentials depend on. */
+export interface EcrOptions extends EcrSettings {
+  host: EcrHost;
   log?: (line: string) => void;
   now?: () => number;
   /** The run's deadline. */
@@ -40,35 +53,13 @@ interface CachedToken {
 /** Renew this long before expiry so a token never expires mid-run. */
 const EXPIRY_MARGIN_MS = 5 * 60 * 1000;
 
-/** Environment variables that decide which AWS identity the SDK's chain resolves to. */
-const IDENTITY_VARS = [
-  "AWS_ACCESS_KEY_ID",
-  "AWS_PROFILE",
-  "AWS_ROLE_ARN",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-  "AWS_ENDPOINT_URL_ECR",
-  "AWS_ENDPOINT_URL",
-  "CODEBUILD_BUILD_ARN",
-];
-
-/** The cache file name for a registry and the current credential source (a hash: no identity leaks). */
-export async function ecrCacheKey(
-  host: EcrHost,
-  region: string,
-  env: Record<string, string | undefined>,
-): Promise<string> {
-  let text = `${host.accountId}\n${region}\n${host.fips}\n${host.dualStack}\n`;
-  for (const v of IDENTITY_VARS) text += `${v}=${env[v] ?? ""}\n`;
+/**
+ * The cache file name for a registry and the identity that asks (a hash: the file name reveals no identity).
+ */
+export async function ecrCacheKey(host: EcrHost, region: string, identity: string): Promise<string> {
+  const text = `${host.accountId}\n${region}\n${host.fips}\n${host.dualStack}\n${identity}\n`;
   const hex = (await digestOf(new TextEncoder().encode(text))).slice("sha256:".length);
   return `ecr-${host.accountId}-${region}-${hex.slice(0, 32)}.json`;
-}
-
-/** The default cache directory: `$XDG_CACHE_HOME` or `~/.cache`, then `ecrimagemetadataextractor`. */
-export function defaultCacheDir(env: Record<string, string | undefined>): string | undefined {
-  const base = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : undefined);
-  return base ? `${base}/ecrimagemetadataextractor` : undefined;
 }
 
 async function readCache(path: string, now: number): Promise<CachedToken | undefined> {
@@ -106,7 +97,7 @@ async function writeCache(dir: string, path: string, token: CachedToken): Promis
  *
  * @example
  * ```ts
- * const cred = await ecrCredential({ host: parseEcrHost(h)!, env: Deno.env.toObject() });
+ * const cred = await ecrCredential({ host: parseEcrHost(h)!, identity: "env:AKIDEXAMPLE" });
  * ```
  */
 export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
@@ -114,7 +105,7 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
   const region = opts.region ?? opts.host.region;
   const source = `ECR GetAuthorizationToken (account ${opts.host.accountId}, region ${region})`;
   const cachePath = opts.cacheDir
-    ? `${opts.cacheDir}/${await ecrCacheKey(opts.host, region, opts.env)}`
+    ? `${opts.cacheDir}/${await ecrCacheKey(opts.host, region, opts.identity ?? "")}`
     : undefined;
   if (cachePath && !opts.refresh) {
     const cached = await readCache(cachePath, now());
@@ -133,11 +124,13 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
   }
   opts.log?.(`ecr: calling GetAuthorizationToken in ${region}`);
   const { ECRClient, GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr");
-  const client = new ECRClient({
-    region,
+  // A configured endpoint (a VPC endpoint, a test stand-in) is where the API is; the SDK refuses FIPS or
+  // dual-stack variants together with it.
+  const variants = opts.endpointConfigured ? {} : {
     useFipsEndpoint: opts.host.fips || undefined,
     useDualstackEndpoint: opts.host.dualStack || undefined,
-  });
+  };
+  const client = new ECRClient({ region, ...variants });
   let data;
   try {
     const out = await client.send(new GetAuthorizationTokenCommand({ registryIds: [opts.host.accountId] }), {
@@ -147,7 +140,8 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
   } catch (err) {
     if (opts.signal?.aborted) {
       throw new TimeoutError(`ECR GetAuthorizationToken in ${region} did not answer before the deadline`, {
-        hint: "check the network path to the ECR API or raise --timeout",
+        hint: "check the network path to the ECR API, or allow more time",
+        advice: "timeout",
       });
     }
     const e = err as { name?: string; message?: string };

@@ -54,7 +54,8 @@ export const spawnHelper: HelperRunner = async (program, input, signal) => {
   }
   const timeout = () =>
     new TimeoutError(`credential helper ${program} did not answer before the deadline`, {
-      hint: "check the helper (it may be waiting for an unlocked keychain) or raise --timeout",
+      hint: "check the helper (it may be waiting for an unlocked keychain), or allow more time",
+      advice: "timeout",
     });
   // Killing the helper does not close its pipes when a grandchild holds them, so the deadline is raced too.
   let onAbort = () => {};

@@ -6,18 +6,18 @@
  */
 
 import { parseEcrHost } from "../ecr.ts";
-import { type ConfigEnv, lookupConfigCredentials } from "./docker-config.ts";
-import { ecrCredential } from "./ecr.ts";
+import { type ConfigFiles, lookupConfigCredentials } from "./docker-config.ts";
+import { ecrCredential, type EcrSettings } from "./ecr.ts";
 import type { CredentialLookup } from "./types.ts";
 
 /** Settings of the default chain. */
-export interface ChainOptions extends ConfigEnv {
-  /** `--region`, for ECR. */
-  region?: string;
-  /** ECR token cache directory; undefined disables it. */
-  ecrCacheDir?: string;
+export interface ChainOptions extends ConfigFiles {
+  /** How ECR tokens are obtained and cached. */
+  ecr?: EcrSettings;
   /** Bypass the ECR token cache (a cached token was rejected). */
   refresh?: boolean;
+  /** The run's deadline. */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -26,7 +26,10 @@ export interface ChainOptions extends ConfigEnv {
  *
  * @example
  * ```ts
- * const found = await lookupCredentials("123456789012.dkr.ecr.us-east-1.amazonaws.com", "app", { env });
+ * const found = await lookupCredentials("123456789012.dkr.ecr.us-east-1.amazonaws.com", "app", {
+ *   dockerConfig: "/home/me/.docker/config.json",
+ *   ecr: { identity: "env:AKIDEXAMPLE" },
+ * });
  * ```
  */
 export async function lookupCredentials(
@@ -39,10 +42,8 @@ export async function lookupCredentials(
   if (found.credential) return found;
   if (ecr) {
     const credential = await ecrCredential({
+      ...opts.ecr,
       host: ecr,
-      region: opts.region,
-      env: opts.env,
-      cacheDir: opts.ecrCacheDir,
       log: opts.log,
       signal: opts.signal,
       refresh: opts.refresh,

@@ -35,7 +35,7 @@ export function baseFetcher(opts: BaseFetchOptions): Fetcher & { close(): void }
   try {
     client = opts.caCerts?.length ? Deno.createHttpClient({ caCerts: opts.caCerts }) : undefined;
   } catch (err) {
-    throw new ConfigError(`--ca-file holds a certificate that cannot be used: ${(err as Error).message}`, {
+    throw new ConfigError(`a CA file holds a certificate that cannot be used: ${(err as Error).message}`, {
       hint: "pass PEM certificates (-----BEGIN CERTIFICATE-----) only",
     });
   }
@@ -68,29 +68,46 @@ export function networkError(err: unknown, url: string, signal?: AbortSignal): E
     (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError"))
   ) {
     return new TimeoutError(`timed out talking to ${origin}`, {
-      hint: "the registry did not answer in time; raise --timeout or check the network",
+      hint: "the registry did not answer in time; allow more time or check the network",
+      advice: "timeout",
     });
   }
   const text = causeText(err);
   if (/corrupt message|InvalidContentType|wrong version number|http request to an https server/i.test(text)) {
     return new NetworkError(`${origin} does not speak TLS`, {
-      hint: "for a plain HTTP registry use --plain-http",
+      hint: "the registry serves plain HTTP; ask for plain HTTP",
+      advice: "plain-http",
+      failure: "protocol",
     });
+  }
+  if (/CaUsedAsEndEntity/i.test(text)) {
+    return new NetworkError(
+      `TLS failure talking to ${origin}: the server's certificate is a CA certificate (basicConstraints ` +
+        `CA:TRUE) used as a server certificate, which TLS clients refuse`,
+      {
+        hint: "issue the server a leaf certificate signed by that CA and trust the CA",
+        advice: "ca-as-server",
+        failure: "tls",
+      },
+    );
   }
   if (/certificate|tls|ssl|handshake/i.test(text)) {
     return new NetworkError(`TLS failure talking to ${origin}: ${shorten(text)}`, {
-      hint:
-        "if the registry uses a private CA, pass it with --ca-file FILE.pem; for a plain HTTP registry use --plain-http",
+      hint: "if the registry uses a private CA, trust that CA's certificate",
+      advice: "ca-file",
+      failure: "tls",
     });
   }
   if (/dns error|lookup address|name or service not known|no such host|nodename nor servname/i.test(text)) {
     return new NetworkError(`cannot resolve the registry host of ${origin}`, {
       hint: "check the image reference's host name and your DNS/network",
+      failure: "dns",
     });
   }
   if (/connection refused|ECONNREFUSED/i.test(text)) {
     return new NetworkError(`connection refused by ${origin}`, {
-      hint: "check the host and port; for a plain HTTP registry use --plain-http",
+      hint: "check the host and port, and whether the registry speaks plain HTTP",
+      failure: "refused",
     });
   }
   // "error reading a body from connection" is what Deno says (and all it says) when a body breaks off mid-way,
@@ -98,6 +115,7 @@ export function networkError(err: unknown, url: string, signal?: AbortSignal): E
   if (/reset|broken pipe|unexpected eof|connection closed|incomplete|error reading a body/i.test(text)) {
     return new NetworkError(`connection to ${origin} was interrupted: ${shorten(text)}`, {
       hint: "try again; if it persists, check proxies between you and the registry",
+      failure: "interrupted",
     });
   }
   return new NetworkError(`request to ${origin} failed: ${shorten(text)}`, {

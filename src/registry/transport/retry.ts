@@ -2,7 +2,7 @@
  * Retries with exponential backoff and full jitter for transient failures: network errors, 408, 429, 500,
  * 502, 503, 504. `Retry-After` (seconds or HTTP date) is honoured up to a cap. Other statuses pass through.
  * A body that breaks off mid-way (reset, or closed short of its Content-Length) is a network error too: it is
- * resumed from a fresh attempt, within the same budget (see {@link resumableBody}).
+ * resumed from a fresh attempt, within the same budget (see `resume.ts`).
  *
  * @module
  */
@@ -11,6 +11,7 @@ import { NetworkError, TimeoutError } from "../../errors.ts";
 import { type Fetcher, networkError } from "./fetcher.ts";
 import type { Logger } from "./log.ts";
 import { redactUrl } from "./redact.ts";
+import { resumableBody, sameRepresentation } from "./resume.ts";
 
 /** Statuses worth another try. */
 export const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
@@ -27,6 +28,8 @@ export interface RetryOptions {
   signal?: AbortSignal;
   /** Randomness in [0, 1), a parameter so tests are deterministic. */
   random?: () => number;
+  /** How to wait between attempts (tests pass one that records the delay and returns at once). */
+  sleep?: Sleep;
   log?: Logger;
 }
 
@@ -47,7 +50,11 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
   return Math.max(0, when - now);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`, or rejects when `signal` aborts first. A parameter of {@link withRetry} so tests need not wait. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+/** The real sleep: a timer, cleared if the signal aborts. */
+export const sleep: Sleep = (ms, signal) => {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {
@@ -60,11 +67,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
-}
+};
 
 function retryable(err: unknown): boolean {
   // A TLS or DNS failure will not fix itself within a few seconds; a reset or refused connection may.
-  return err instanceof NetworkError && !/^(TLS failure|cannot resolve)|does not speak TLS/.test(err.message);
+  return err instanceof NetworkError && err.transient;
 }
 
 /**
@@ -79,6 +86,7 @@ export function withRetry(next: Fetcher, opts: RetryOptions): Fetcher {
   const base = opts.baseDelayMs ?? 200;
   const cap = opts.maxDelayMs ?? 10_000;
   const random = opts.random ?? Math.random;
+  const wait = opts.sleep ?? sleep;
   return async (req) => {
     let attempt = 0;
     /** Log, then sleep the backoff (or the advised Retry-After) before the next attempt. */
@@ -93,10 +101,11 @@ export function withRetry(next: Fetcher, opts: RetryOptions): Fetcher {
         } ms (${reason})`,
       );
       try {
-        await sleep(delay, opts.signal);
+        await wait(delay, opts.signal);
       } catch {
         throw new TimeoutError(`timed out while retrying ${new URL(req.url).origin}`, {
-          hint: "the registry kept failing until the deadline; raise --timeout or try later",
+          hint: "the registry kept failing until the deadline; allow more time or try later",
+          advice: "timeout",
         });
       }
     };
@@ -134,7 +143,9 @@ export function withRetry(next: Fetcher, opts: RetryOptions): Fetcher {
         }
         if (RETRY_STATUSES.has(again.status)) {
           await again.body?.cancel().catch(() => {});
-          failure = new NetworkError(`${new URL(req.url).origin} answered ${again.status} on a retry`);
+          failure = new NetworkError(`${new URL(req.url).origin} answered ${again.status} on a retry`, {
+            failure: "interrupted",
+          });
           continue;
         }
         if (!sameRepresentation(first, again)) {
@@ -145,71 +156,4 @@ export function withRetry(next: Fetcher, opts: RetryOptions): Fetcher {
       }
     }
   };
-}
-
-const VALIDATORS = ["etag", "docker-content-digest"];
-
-/** Same status, same declared length, and the same ETag or Docker-Content-Digest: the same bytes. */
-function sameRepresentation(a: Response, b: Response): boolean {
-  if (a.status !== b.status || a.headers.get("content-length") !== b.headers.get("content-length")) {
-    return false;
-  }
-  return VALIDATORS.some((h) => a.headers.get(h) !== null && a.headers.get(h) === b.headers.get(h));
-}
-
-/**
- * `res`, with a body that survives a connection breaking off mid-way: on a read error the request is sent
- * again (`resend`, which spends the same retry budget and respects the deadline), the bytes already handed
- * to the reader are skipped in the new body, and reading goes on. The consumer's own size caps still apply
- * chunk by chunk. Only for GET/HEAD answers with a Content-Length and a validator (ETag or
- * Docker-Content-Digest), so a resumed body is provably the same representation; anything else is returned
- * unchanged.
- */
-function resumableBody(
-  req: Request,
-  res: Response,
-  resend: (first: Response, cause: unknown) => Promise<Response>,
-): Response {
-  if (!res.body || !res.ok || (req.method !== "GET" && req.method !== "HEAD")) return res;
-  if (!res.headers.get("content-length") || !VALIDATORS.some((h) => res.headers.get(h) !== null)) return res;
-  let reader = res.body.getReader();
-  let delivered = 0;
-  let skip = 0;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      for (;;) {
-        let chunk: ReadableStreamReadResult<Uint8Array>;
-        try {
-          chunk = await reader.read();
-        } catch (err) {
-          reader.releaseLock();
-          const again = await resend(res, err);
-          if (!again.body) throw networkError(err, req.url);
-          reader = again.body.getReader();
-          skip = delivered;
-          continue;
-        }
-        if (chunk.done) {
-          // A resumed body that ends before the point where the first broke off is short: the reader's size
-          // and digest checks report it.
-          controller.close();
-          return;
-        }
-        let bytes = chunk.value;
-        if (skip > 0) {
-          const n = Math.min(skip, bytes.byteLength);
-          skip -= n;
-          bytes = bytes.subarray(n);
-          if (bytes.byteLength === 0) continue;
-        }
-        delivered += bytes.byteLength;
-        controller.enqueue(bytes);
-        return;
-      }
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
-  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }

@@ -1,0 +1,316 @@
+/**
+ * The command line: one parser built from the option table reads it (after a small normalisation for options
+ * before the command name), help and errors in the tool's words, shell completion from the same table, and no
+ * request for a command line the parser refuses.
+ */
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { parseCommandLine, type ParsedCommand } from "../src/cli/app.ts";
+import { completionScript } from "../src/cli/completion.ts";
+import { normalizeArgs } from "../src/cli/normalize.ts";
+import {
+  attributeOf,
+  COMMAND_TABLE,
+  type CommandName,
+  COMMON_OPTIONS,
+  optionsOf,
+  type OptionSpec,
+} from "../src/cli/options.ts";
+import { VERSION } from "../src/version.ts";
+import { cli } from "./support/cli.ts";
+import { seedImages } from "./support/images.ts";
+import { startRegistry } from "./support/registry.ts";
+import { requireBinary, run } from "./support/tools.ts";
+
+const COMMANDS = Object.keys(COMMAND_TABLE) as CommandName[];
+
+async function parse(args: string[]): Promise<{ parsed?: ParsedCommand; code?: number; err: string[] }> {
+  const err: string[] = [];
+  const out = await parseCommandLine(normalizeArgs(args), { stdout: () => {}, stderr: (l) => err.push(l) });
+  return outcomeOf(out, err);
+}
+
+function outcomeOf(out: Awaited<ReturnType<typeof parseCommandLine>>, err: string[]) {
+  return out.kind === "run" ? { parsed: out.parsed, err } : { code: out.code, err };
+}
+
+Deno.test("normalizeArgs: options before the command move behind it, values with them", () => {
+  assert.deepEqual(normalizeArgs(["-u", "alpine", "-r", "us-east-1", "get_manifest"]), [
+    "get_manifest",
+    "-u",
+    "alpine",
+    "-r",
+    "us-east-1",
+  ]);
+  // A value that happens to be a command name stays the option's value.
+  assert.deepEqual(normalizeArgs(["-u", "sbom", "sbom", "-v"]), ["sbom", "-u", "sbom", "-v"]);
+  assert.deepEqual(normalizeArgs(["--image-uri=a", "--plain-http", "config"]), [
+    "config",
+    "--image-uri=a",
+    "--plain-http",
+  ]);
+  // A bundle whose last letter takes a value takes the next word with it.
+  assert.deepEqual(normalizeArgs(["-vu", "a", "sbom"]), ["sbom", "-vu", "a"]);
+  assert.deepEqual(normalizeArgs(["--no-ecr-cache", "sbom"]), ["sbom", "--no-ecr-cache"]);
+  // Command-specific options before the command too; the parser decides whether the command takes them.
+  assert.deepEqual(normalizeArgs(["--subject", "os.img", "provenance", "-u", "a"]), [
+    "provenance",
+    "--subject",
+    "os.img",
+    "-u",
+    "a",
+  ]);
+  assert.deepEqual(normalizeArgs(["help"]), ["--help"]);
+  assert.deepEqual(normalizeArgs(["help", "sbom"]), ["sbom", "--help"]);
+  assert.deepEqual(normalizeArgs(["-v", "help", "capture"]), ["capture", "--help"]);
+  assert.deepEqual(normalizeArgs(["--", "-u"]), ["--", "-u"]);
+  assert.deepEqual(normalizeArgs([]), []);
+});
+
+Deno.test("the option table: one kind per option name, unique short aliases, defaults among the choices", () => {
+  const kinds = new Map<string, string>();
+  for (const command of COMMANDS) {
+    const shorts = new Set<string>();
+    for (const o of optionsOf(command)) {
+      const kind = `${o.value === undefined ? "flag" : "value"}/${o.short ?? ""}`;
+      assert.equal(kinds.get(o.name) ?? kind, kind, `--${o.name} differs between commands`);
+      kinds.set(o.name, kind);
+      if (o.short) {
+        assert.ok(!shorts.has(o.short), `-${o.short} twice in ${command}`);
+        shorts.add(o.short);
+      }
+      if (o.choices && typeof o.default === "string") assert.ok(o.choices.includes(o.default), o.name);
+    }
+    assert.ok(!shorts.has("V") && !shorts.has("h"), "-V and -h are the version and help flags");
+  }
+});
+
+/** A value for option `o` the parser accepts. */
+const valueOf = (o: OptionSpec) => o.choices?.[0] ?? `value-of-${o.name}`;
+
+Deno.test("every option of the table parses, by its long name and its alias, into its attribute", async () => {
+  for (const command of COMMANDS) {
+    for (const o of optionsOf(command)) {
+      const forms = [[`--${o.name}`], ...(o.short ? [[`-${o.short}`]] : [])];
+      for (const form of forms) {
+        const args = [command, ...form, ...(o.value !== undefined ? [valueOf(o)] : [])];
+        if (COMMAND_TABLE[command].argument) args.push(COMMAND_TABLE[command].argument!.choices[0]);
+        const { parsed, err } = await parse(args);
+        assert.ok(parsed, `${args.join(" ")}: ${err.join(" ")}`);
+        const got = parsed.flags[attributeOf(o.name)];
+        const want = o.value === undefined ? true : o.repeatable ? [valueOf(o)] : valueOf(o);
+        assert.deepEqual(got, want, args.join(" "));
+      }
+      if (o.value === undefined && o.default === true) {
+        const { parsed } = await parse([command, `--no-${o.name}`]);
+        assert.equal(parsed?.flags[attributeOf(o.name)], false);
+      }
+    }
+  }
+});
+
+Deno.test("options before the command parse exactly as after it (property)", async () => {
+  const common = COMMON_OPTIONS.filter((o) => o.name !== "verbose");
+  const optionArg = fc.constantFrom(...common).chain((o) =>
+    fc.constantFrom(`x${o.name}`, "a/b:c", "1").map((v) =>
+      o.value === undefined ? [`--${o.name}`] : o.short && v === "1" ? [`-${o.short}`, v] : [`--${o.name}`, v]
+    )
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(...COMMANDS.filter((c) => COMMAND_TABLE[c].image)),
+      fc.uniqueArray(optionArg, { selector: (a) => a[0].replace(/^-([a-z])$/, "$1"), maxLength: 5 }),
+      fc.nat(),
+      async (command, options, cut) => {
+        // The same option must not be given twice (by its long name and its alias).
+        const names = options.map((a) => a[0]);
+        const attrs = names.map((n) =>
+          attributeOf(common.find((o) => `--${o.name}` === n || `-${o.short}` === n)!.name)
+        );
+        fc.pre(new Set(attrs).size === attrs.length);
+        const split = options.length ? cut % (options.length + 1) : 0;
+        const before = options.slice(0, split).flat();
+        const after = options.slice(split).flat();
+        const moved = await parse([...before, command, ...after]);
+        const plain = await parse([command, ...before, ...after]);
+        assert.deepEqual(moved, plain);
+        assert.ok(moved.parsed, moved.err.join(" "));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("cli: help, version, and usage errors in one line with exit 2", async (t) => {
+  await t.step("help and help COMMAND print to stdout, exit 0", async () => {
+    for (const args of [["help"], ["--help"], ["-h"]]) {
+      const r = await cli(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdoutText, /COMMANDS[\s\S]*get_manifest[\s\S]*capture/);
+      assert.equal(r.stderr, "");
+    }
+    for (const args of [["help", "sbom"], ["sbom", "--help"], ["sbom", "-h"], ["--help", "sbom"]]) {
+      const r = await cli(args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdoutText, /--spec-version/);
+      assert.match(r.stdoutText, /-u \[--image-uri\]/);
+    }
+  });
+
+  await t.step("--version and -V print the version; -v stays --verbose", async () => {
+    for (const flag of ["--version", "-V"]) {
+      const r = await cli([flag]);
+      assert.equal(r.code, 0);
+      assert.equal(r.stdoutText.trim(), VERSION);
+    }
+    const r = await cli(["-v"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no command given/);
+  });
+
+  const cases: [string, string[], RegExp][] = [
+    [
+      "unknown command, nearest suggested",
+      ["get_manifests"],
+      /unknown command get_manifests, did you mean get_manifest\?/,
+    ],
+    ["help for an unknown command", ["help", "sbomb"], /unknown command sbomb, did you mean sbom\?/],
+    ["unknown command, no near one", ["tags"], /unknown command tags; commands: get_manifest, /],
+    [
+      "a reference where the command goes",
+      ["alpine:3.20"],
+      /unknown command alpine:3\.20; the image goes in -u\/--image-uri: \S+ get_manifest -u alpine:3\.20/,
+    ],
+    [
+      "a reference as an argument",
+      ["get_manifest", "docker.io/library/alpine"],
+      /unexpected argument "docker\.io\/library\/alpine"; the image goes in -u\/--image-uri: \S+ get_manifest -u docker\.io\/library\/alpine/,
+    ],
+    [
+      "unknown option, nearest suggested",
+      ["sbom", "--spec-versoin", "1.5"],
+      /unknown option --spec-versoin of sbom, did you mean --spec-version\?/,
+    ],
+    [
+      "another command's option",
+      ["sbom", "--subject", "x"],
+      /--subject is not an option of sbom; it belongs to provenance, capture/,
+    ],
+    [
+      "another command's option, before the command",
+      ["--output-dir", "out", "sbom"],
+      /--output-dir is not an option of sbom; it belongs to capture/,
+    ],
+    [
+      "a value outside the choices",
+      ["sbom", "--format", "spdx"],
+      /invalid value "spdx" for --format: expected one of cyclonedx-json, cyclonedx-xml/,
+    ],
+    ["a missing value", ["get_manifest", "-u"], /option --image-uri needs a value/],
+    ["an option twice", ["get_manifest", "-u", "a", "--image-uri", "b"], /option --image-uri given twice/],
+    ["no command", ["-u", "alpine"], /no command given; commands: /],
+    ["completion without a shell", ["completion"], /completion needs SHELL/],
+    ["completion for another shell", ["completion", "tcsh"], /invalid value "tcsh"/],
+  ];
+  for (const [name, args, pattern] of cases) {
+    await t.step(name, async () => {
+      const r = await cli(args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stdout.length, 0, "nothing on stdout");
+      const lines = r.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /^ecrimagemetadataextractor: error: /);
+      assert.match(lines[0], pattern);
+      assert.match(lines[0], /\(usage: ecrimagemetadataextractor help( \w+)?\)$/);
+    });
+  }
+});
+
+Deno.test("cli: no request reaches the registry for a command line the parser or the command refuses", async () => {
+  await using reg = await startRegistry({ auth: "none" });
+  const catalog = await seedImages(reg);
+  const uri = `${reg.host}/${catalog.oci.reference}`;
+  const refused: string[][] = [
+    ["get_manifest", "-u", uri, "--plain-http", "--frobnicate"],
+    ["sbom", "-u", uri, "--plain-http", "--subject", "x"],
+    ["get_manifest", "-u", uri, "--plain-http", "--retries", "many"],
+    ["get_manifest", "-u", uri, "--plain-http", "--platform", "linux/"],
+    ["get_manifest", "-u", uri, "--plain-http", "stray"],
+    ["sbom", "-u", uri, "--plain-http", "--format", "yaml"],
+    ["provenance", "-u", uri, "--plain-http"],
+    ["-u", uri, "--plain-http"],
+    ["get_manifest", "-u", uri, "--plain-http", "--help"],
+  ];
+  await reg.clearRequests();
+  for (const args of refused) {
+    const r = await cli(args, { env: { SOURCE_DATE_EPOCH: "1" } });
+    assert.ok(
+      args.includes("--help") ? r.code === 0 : r.code === 2,
+      `${args.join(" ")}: ${r.code} ${r.stderr}`,
+    );
+  }
+  const bad = await cli(["sbom", "-u", uri, "--plain-http"], { env: { SOURCE_DATE_EPOCH: "yesterday" } });
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.deepEqual(await reg.requests(), [], "no request for a refused command line");
+  // And the same command line, made right, does reach it.
+  const ok = await cli(["-u", uri, "--plain-http", "get_manifest"]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(ok.stdout, catalog.oci.manifestBytes);
+});
+
+Deno.test("completion: the scripts offer every command and option of the table", async (t) => {
+  for (const shell of ["bash", "zsh", "fish"] as const) {
+    const script = completionScript(shell);
+    for (const command of COMMANDS) {
+      assert.ok(script.includes(command), `${shell}: ${command}`);
+      for (const o of optionsOf(command)) {
+        assert.ok(
+          script.includes(shell === "fish" ? `-l ${o.name}` : `--${o.name}`),
+          `${shell}: --${o.name}`,
+        );
+      }
+    }
+    const r = await cli(["completion", shell]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdoutText, script);
+  }
+
+  await t.step("bash: the real shell completes commands, options and choices", async () => {
+    const complete = async (words: string[]) => {
+      const script = completionScript("bash");
+      const program = `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); ` +
+        `COMP_CWORD=${words.length - 1}; _ecrimagemetadataextractor; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      const out = await run("bash", ["-c", program], { check: true });
+      return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "").sort();
+    };
+    assert.deepEqual(await complete(["ecrimagemetadataextractor", "get_m"]), ["get_manifest"]);
+    assert.deepEqual(await complete(["ecrimagemetadataextractor", "sbom", "--spec"]), ["--spec-version"]);
+    assert.deepEqual(await complete(["ecrimagemetadataextractor", "sbom", "--format", ""]), [
+      "cyclonedx-json",
+      "cyclonedx-xml",
+    ]);
+    assert.deepEqual(await complete(["ecrimagemetadataextractor", "-u", "x", "capture", "--output-"]), [
+      "--output-dir",
+    ]);
+    assert.deepEqual(await complete(["ecrimagemetadataextractor", "completion", "z"]), ["zsh"]);
+  });
+
+  await t.step("zsh and fish: the real shells accept the scripts; fish completes from them", async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(`${dir}/_c.zsh`, completionScript("zsh"));
+      await run(requireBinary("zsh"), ["-n", `${dir}/_c.zsh`], { check: true });
+      await Deno.writeTextFile(`${dir}/c.fish`, completionScript("fish"));
+      await run(requireBinary("fish"), ["-n", `${dir}/c.fish`], { check: true });
+      const out = await run(requireBinary("fish"), [
+        "--no-config",
+        "-c",
+        `source ${dir}/c.fish; complete -C 'ecrimagemetadataextractor sbom --spec-v'`,
+      ], { check: true, env: { HOME: dir } });
+      assert.match(new TextDecoder().decode(out.stdout), /^--spec-version\tCycloneDX version$/m);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
