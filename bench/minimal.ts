@@ -1,18 +1,20 @@
 /**
- * The floor `get_digest_metadata` is measured against: the same two requests with nothing else (no option
- * parsing, no digest or size verification, no error handling, no auth): GET the manifest with the tool's Accept
- * header, GET the config blob it names, write the blob to stdout.
+ * The floors the tool is measured against: the same requests with nothing else (no option parsing, no digest
+ * or size verification, no error handling, no auth). By default: GET the manifest with the tool's Accept
+ * header, GET the config blob it names, write the blob to stdout (the floor of `get_digest_metadata` and
+ * `sbom`). With `--manifest-only`: GET the manifest and write it (the floor of `get_manifest`).
  *
  * ```sh
  * deno run -A bench/minimal.ts http://127.0.0.1:5000 test/original latest
+ * deno run -A bench/minimal.ts http://127.0.0.1:5000 test/original latest --manifest-only
  * ```
  *
  * @module
  */
 
-const [base, repository, reference] = Deno.args;
+const [base, repository, reference, mode] = Deno.args;
 if (!base || !repository || !reference) {
-  console.error("usage: minimal.ts BASE_URL REPOSITORY TAG|DIGEST");
+  console.error("usage: minimal.ts BASE_URL REPOSITORY TAG|DIGEST [--manifest-only]");
   Deno.exit(2);
 }
 const accept = [
@@ -23,6 +25,8 @@ const accept = [
 ].join(", ");
 const manifest =
   await (await fetch(`${base}/v2/${repository}/manifests/${reference}`, { headers: { accept } }))
-    .json();
-const config = await (await fetch(`${base}/v2/${repository}/blobs/${manifest.config.digest}`)).bytes();
-for (let off = 0; off < config.length;) off += await Deno.stdout.write(config.subarray(off));
+    .bytes();
+const out = mode === "--manifest-only" ? manifest : await (await fetch(
+  `${base}/v2/${repository}/blobs/${JSON.parse(new TextDecoder().decode(manifest)).config.digest}`,
+)).bytes();
+for (let off = 0; off < out.length;) off += await Deno.stdout.write(out.subarray(off));

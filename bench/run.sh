@@ -26,7 +26,7 @@ fi
 # The pinned Deno (installed from npm on first use by scripts/deno, as for the tests).
 "$root/scripts/deno" --version >/dev/null
 # The benchmark runs the tool with --cached-only: make sure its npm packages are in Deno's cache.
-"$root/scripts/deno" cache --quiet "$root/main.ts" "$root/bench/minimal.ts"
+"$root/scripts/deno" cache --quiet "$root/main.ts" "$root/bench/minimal.ts" "$root/bench/empty.ts"
 deno="$root/.tools/node_modules/.bin/deno"
 
 export NO_COLOR=1
