@@ -22,6 +22,7 @@ export type Advice =
   | "subject" // the statement needs subjects
   | "subject-names" // two subjects share a name
   | "pin-digest" // the reference names a tag where a digest is required
+  | "managed-image" // an AWS-managed CodeBuild image: not in a registry the tool can read
   | "registry-endpoint"; // a registry endpoint mapping is malformed
 
 /** Base class: a failure the tool understands and can explain in one line. */
@@ -73,14 +74,20 @@ export class ForbiddenError extends ToolError {}
 /** The manifest, blob or repository does not exist. */
 export class NotFoundError extends ToolError {}
 
+/** What the registry or layout served contradicts itself or what it was asked for: the record would be false. */
+export class IntegrityError extends ToolError {}
+
 /** Bytes did not match the digest (or size) they were supposed to have. */
-export class DigestMismatchError extends ToolError {}
+export class DigestMismatchError extends IntegrityError {}
 
 /** A manifest, index, config or layout that is not what the specs say it must be. */
 export class ManifestError extends ToolError {}
 
 /** A manifest media type the tool does not read (Docker schema1, unknown types). */
 export class UnsupportedError extends ToolError {}
+
+/** The run was asked to refuse something it would otherwise do (an image named by tag, under a digest policy). */
+export class PolicyError extends ToolError {}
 
 /** No entry of an index matches the requested platform. */
 export class PlatformNotFoundError extends ToolError {}
@@ -128,6 +135,9 @@ export class ConfigError extends ToolError {}
 
 /** An output file could not be written. */
 export class OutputError extends ToolError {}
+
+/** A file the run would replace or remove is not one it owns (it did not write it, or it changed since). */
+export class OwnershipError extends OutputError {}
 
 /** Short, user-facing description of any thrown value, without a stack trace. */
 export function describeError(err: unknown): string {

@@ -120,6 +120,40 @@ export interface ResolvedImage {
   config: Blob;
   /** Decoded config. */
   configJson: ImageConfig;
-  /** The platform of this image (from the index entry, else from the config). */
+  /** The platform of this image, as its (verified) config declares it. */
   platform: Platform;
+  /** When the reference was resolved to these digests (the run's clock: SOURCE_DATE_EPOCH when set). */
+  resolvedAt: Date;
+}
+
+/**
+ * An image that cannot be read, described by name only: an AWS-managed CodeBuild image
+ * (`aws/codebuild/standard:7.0`), which lives in no registry this tool can read. Documents about it say plainly
+ * that it was not resolved to a digest; they never invent one.
+ */
+export interface UnresolvedImage {
+  unresolved: true;
+  /** The reference as given. */
+  input: string;
+  /** The image's name without the tag (`aws/codebuild/standard`). */
+  name: string;
+  /** The tag, when there is one. */
+  tag?: string;
+  /** Why it was not resolved, in a sentence. */
+  reason: string;
+}
+
+/** What the formatters describe: a resolved image, or one that could not be resolved. */
+export type DescribedImage = ResolvedImage | UnresolvedImage;
+
+/** Whether `image` could not be resolved. */
+export function isUnresolved(image: DescribedImage): image is UnresolvedImage {
+  return "unresolved" in image && image.unresolved === true;
+}
+
+/** How an image's reference named it: by digest (pinned), by tag (may move), or as a layout's only image. */
+export function resolvedBy(origin: ImageOrigin): "digest" | "tag" | "only-image" {
+  if (origin.digest) return "digest";
+  if (origin.tag) return "tag";
+  return "only-image";
 }

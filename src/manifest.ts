@@ -147,10 +147,21 @@ function schema1Error(): UnsupportedError {
 }
 
 /**
- * Decode an image config. Only the fields the tool reads are type-checked; unknown fields are kept.
+ * Decode an image config. Only the fields the tool reads are type-checked; unknown fields are kept. `mediaType`
+ * and `digest` (from the manifest) name the blob when it is refused: a manifest may point its config at any
+ * blob, and what is not a JSON image config is never printed as one.
  */
-export function decodeConfig(bytes: Uint8Array): ImageConfig {
-  const body = parseJson(bytes, "image config");
+export function decodeConfig(bytes: Uint8Array, mediaType?: string, digest?: string): ImageConfig {
+  const named = digest ? `config ${digest}${mediaType ? ` (${mediaType})` : ""}` : "image config";
+  let body: unknown;
+  try {
+    body = parseJson(bytes, "image config");
+  } catch (err) {
+    if (!digest) throw err;
+    throw new ManifestError(`${named} is not JSON, so it is not an image config`, {
+      hint: "the manifest names a blob that is not an image config; nothing was written",
+    });
+  }
   if (!isObject(body)) throw new ManifestError("image config is not a JSON object");
   for (const key of ["architecture", "os", "variant", "created", "author"] as const) {
     if (body[key] !== undefined && typeof body[key] !== "string") {
@@ -203,13 +214,4 @@ export function chooseFromIndex(index: ImageIndex, wanted: Platform): Descriptor
     }`,
     { hint: "choose one of those platforms", advice: "platform" },
   );
-}
-
-/** The platform of a resolved image: the index entry's if there was one, else the config's. */
-export function platformOf(config: ImageConfig, entry?: Descriptor): Platform {
-  if (entry?.platform) return entry.platform;
-  const p: Platform = { os: config.os ?? "unknown", architecture: config.architecture ?? "unknown" };
-  if (config.variant) p.variant = config.variant;
-  if (config["os.version"]) p["os.version"] = config["os.version"];
-  return p;
 }

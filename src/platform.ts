@@ -56,8 +56,10 @@ const KNOWN_OS = new Set([
 const TOKEN = /^[a-z0-9][a-z0-9._-]*$/;
 
 /**
- * Normalise a platform the way container runtimes compare them: `x86_64` is `amd64`, `aarch64` is `arm64`,
- * `armhf` is `arm/v7`, `arm64/v8` is `arm64` (v8 is arm64's only variant), `arm` without a variant is `arm/v7`.
+ * Normalise a platform the way containerd compares them (containerd/platforms `normalizeArch`): `x86_64` is
+ * `amd64` (`amd64/v1` too), `aarch64` is `arm64`, `arm64/v8` (`8`, `v8.0`) is `arm64`, `arm64/9` (`9.0`,
+ * `v9.0`) is `arm64/v9`, `armhf` is `arm/v7`, `armel` is `arm/v6`, `arm` without a variant is `arm/v7`, and
+ * `arm/5` is `arm/v5`.
  *
  * @example
  * ```ts
@@ -71,7 +73,8 @@ export function normalizePlatform(p: Platform): Platform {
   const alias = Object.hasOwn(ARCH_ALIASES, archIn) ? ARCH_ALIASES[archIn] : undefined;
   const architecture = alias?.architecture ?? archIn;
   let variant = p.variant?.toLowerCase() || alias?.variant;
-  if (architecture === "arm64" && (variant === "v8" || variant === "8")) variant = undefined;
+  if (architecture === "arm64" && (variant === "v8" || variant === "8" || variant === "v8.0")) variant = undefined;
+  if (architecture === "arm64" && (variant === "9" || variant === "9.0" || variant === "v9.0")) variant = "v9";
   if (architecture === "arm" && variant === undefined) variant = "v7";
   if (architecture === "arm" && variant && /^\d+$/.test(variant)) variant = `v${variant}`;
   if (architecture === "amd64" && variant === "v1") variant = undefined;
@@ -82,14 +85,17 @@ export function normalizePlatform(p: Platform): Platform {
 }
 
 /**
- * Parse `os/arch[/variant]` (also `arch` or `arch/variant` alone, meaning linux). Throws {@link PlatformError} on bad input.
+ * Parse `os/arch[/variant]`, as containerd reads a platform specifier: an OS alone (`linux`, `windows`) means
+ * that OS on `host`'s architecture (this machine's by default); an architecture alone (or `arch/variant`) means
+ * linux on it. Throws {@link PlatformError} on bad input.
  *
  * @example
  * ```ts
  * parsePlatform("linux/arm64/v8"); // { os: "linux", architecture: "arm64" }
+ * parsePlatform("windows", { os: "linux", architecture: "amd64" }); // { os: "windows", architecture: "amd64" }
  * ```
  */
-export function parsePlatform(text: string): Platform {
+export function parsePlatform(text: string, host: Platform = hostPlatform()): Platform {
   const trimmed = text.trim().toLowerCase();
   const parts = trimmed.split("/");
   if (trimmed === "" || parts.length > 3 || parts.some((s) => !TOKEN.test(s))) {
@@ -97,7 +103,17 @@ export function parsePlatform(text: string): Platform {
       hint: "use OS/ARCH[/VARIANT], for example linux/amd64 or linux/arm64/v8",
     });
   }
-  if (parts.length === 1) return normalizePlatform({ os: "linux", architecture: parts[0] });
+  if (parts.length === 1) {
+    const os = Object.hasOwn(OS_ALIASES, parts[0]) ? OS_ALIASES[parts[0]] : parts[0];
+    if (KNOWN_OS.has(os)) {
+      const arch = normalizePlatform(host);
+      return normalizePlatform(arch.variant ? { os, architecture: arch.architecture, variant: arch.variant } : {
+        os,
+        architecture: arch.architecture,
+      });
+    }
+    return normalizePlatform({ os: "linux", architecture: parts[0] });
+  }
   if (parts.length === 2 && !KNOWN_OS.has(parts[0]) && Object.hasOwn(ARCH_ALIASES, parts[0])) {
     // `arm64/v8`: an architecture and variant, on Linux.
     return normalizePlatform({ os: "linux", architecture: parts[0], variant: parts[1] });

@@ -5,10 +5,10 @@
  * @module
  */
 
-import type { Blob, Descriptor, ImageManifest, ImageOrigin, ResolvedImage } from "./image.ts";
-import { chooseFromIndex, decodeConfig, decodeManifest, MAX_CONFIG_BYTES, platformOf } from "./manifest.ts";
-import { ManifestError } from "./errors.ts";
-import type { Platform } from "./platform.ts";
+import type { Blob, Descriptor, ImageConfig, ImageManifest, ImageOrigin, ResolvedImage } from "./image.ts";
+import { chooseFromIndex, decodeConfig, decodeManifest, MAX_CONFIG_BYTES } from "./manifest.ts";
+import { IntegrityError, ManifestError, PlatformNotFoundError } from "./errors.ts";
+import { formatPlatform, normalizePlatform, type Platform, platformMatches } from "./platform.ts";
 
 /**
  * A place images are read from. Implementations verify every body against its digest before returning it:
@@ -32,6 +32,13 @@ export interface ImageSource extends AsyncDisposable {
 export interface ResolveOptions {
   /** Which platform to choose from an index. */
   platform: Platform;
+  /**
+   * The platform was asked for explicitly: a single-platform image must then be that platform (by its config),
+   * not whatever the reference names.
+   */
+  platformGiven?: boolean;
+  /** The time of resolution, for the record (default: now). */
+  now?: () => Date;
 }
 
 /** A platform manifest, and the index it was chosen from when the reference named an index. */
@@ -79,7 +86,62 @@ export async function resolveManifest(
 }
 
 /**
- * Resolve to a single platform: manifest (via the index if there is one), then the config.
+ * The platform an image config declares (`os`, `architecture`, `variant`, `os.version`), undefined when it
+ * declares none.
+ */
+export function configPlatform(config: ImageConfig): Platform | undefined {
+  if (typeof config.os !== "string" || typeof config.architecture !== "string") return undefined;
+  const p: Platform = { os: config.os, architecture: config.architecture };
+  if (config.variant) p.variant = config.variant;
+  if (config["os.version"]) p["os.version"] = config["os.version"];
+  return p;
+}
+
+/**
+ * Whether the platform an index entry claims is the one its (verified) config declares: os and architecture
+ * equal after normalisation, and the variant too when the config names one.
+ */
+export function samePlatform(claimed: Platform, actual: Platform): boolean {
+  const c = normalizePlatform(claimed);
+  const a = normalizePlatform(actual);
+  if (c.os !== a.os || c.architecture !== a.architecture) return false;
+  return !actual.variant || c.variant === a.variant;
+}
+
+/**
+ * The config is the truth about the platform: an index entry that claims another platform than its config
+ * declares is an integrity failure, and an explicitly asked platform that a single-platform image is not is a
+ * failure naming the image's platform.
+ */
+function checkPlatform(config: ImageConfig, entry: Descriptor | undefined, opts: ResolveOptions): Platform {
+  const declared = configPlatform(config);
+  if (entry?.platform) {
+    if (!declared || !samePlatform(entry.platform, declared)) {
+      throw new IntegrityError(
+        `the index entry ${entry.digest} claims platform ${formatPlatform(entry.platform)}, but its config ` +
+          (declared ? `says ${formatPlatform(declared)}` : "declares no platform"),
+        { hint: "the index misdescribes the image; nothing was written" },
+      );
+    }
+  } else if (opts.platformGiven) {
+    if (!declared) {
+      throw new PlatformNotFoundError(
+        `the image's config declares no platform, so it cannot be confirmed as ${formatPlatform(opts.platform)}`,
+      );
+    }
+    if (!platformMatches(opts.platform, declared)) {
+      throw new PlatformNotFoundError(
+        `the image is ${formatPlatform(declared)} (a single-platform image), not ${formatPlatform(opts.platform)}`,
+        { hint: "ask for the platform it has, or name an image that has the one you want" },
+      );
+    }
+  }
+  return declared ?? { os: "unknown", architecture: "unknown" };
+}
+
+/**
+ * Resolve to a single platform: manifest (via the index if there is one), then the config, whose declared
+ * platform must agree with the index entry (or with an explicitly asked platform).
  *
  * @example
  * ```ts
@@ -93,15 +155,17 @@ export async function resolveImage(
   top?: Blob,
 ): Promise<ResolvedImage> {
   const { index, entry, manifest, manifestJson } = await resolveManifest(source, opts, top);
+  const resolvedAt = (opts.now ?? (() => new Date()))();
   const config = await source.blob(manifestJson.config, MAX_CONFIG_BYTES);
-  const configJson = decodeConfig(config.bytes);
+  const configJson = decodeConfig(config.bytes, config.mediaType, config.digest);
   const image: ResolvedImage = {
     origin: source.origin,
     manifest,
     manifestJson,
     config,
     configJson,
-    platform: platformOf(configJson, entry),
+    platform: checkPlatform(configJson, entry, opts),
+    resolvedAt,
   };
   if (index) image.index = index;
   return image;

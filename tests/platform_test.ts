@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { PlatformError, PlatformNotFoundError, ToolError } from "../src/errors.ts";
 import type { Descriptor, ImageIndex } from "../src/image.ts";
 import { MediaTypes } from "../src/image.ts";
-import { chooseFromIndex, platformOf } from "../src/manifest.ts";
+import { chooseFromIndex } from "../src/manifest.ts";
+import { configPlatform, samePlatform } from "../src/source.ts";
 import {
   formatPlatform,
   hostPlatform,
@@ -281,15 +282,55 @@ Deno.test("chooseFromIndex on an index without platform entries says so", () => 
   assert.throws(() => chooseFromIndex(index(), parsePlatform("linux/amd64")), PlatformNotFoundError);
 });
 
-Deno.test("platformOf: the index entry's platform, else the config's", () => {
-  const entry = desc({ os: "linux", architecture: "arm64", variant: "v8" });
-  assert.deepStrictEqual(platformOf({ os: "linux", architecture: "amd64" }, entry), entry.platform);
-  assert.deepStrictEqual(platformOf({ os: "linux", architecture: "arm", variant: "v7" }), {
+Deno.test("configPlatform: what the config declares, or nothing", () => {
+  assert.deepStrictEqual(configPlatform({ os: "linux", architecture: "arm", variant: "v7" }), {
     os: "linux",
     architecture: "arm",
     variant: "v7",
   });
-  assert.deepStrictEqual(platformOf({}), { os: "unknown", architecture: "unknown" });
+  assert.deepStrictEqual(configPlatform({ os: "windows", architecture: "amd64", "os.version": "10.0.20348" }), {
+    os: "windows",
+    architecture: "amd64",
+    "os.version": "10.0.20348",
+  });
+  assert.equal(configPlatform({}), undefined);
+  assert.equal(configPlatform({ os: "linux" }), undefined);
+});
+
+Deno.test("samePlatform: an index entry's claim against the config's declaration", () => {
+  const yes: [Platform, Platform][] = [
+    [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "amd64" }],
+    [{ os: "linux", architecture: "arm64", variant: "v8" }, { os: "linux", architecture: "arm64" }],
+    [{ os: "linux", architecture: "arm64" }, { os: "linux", architecture: "aarch64", variant: "8" }],
+    [{ os: "linux", architecture: "arm", variant: "v6" }, { os: "linux", architecture: "arm" }], // config silent
+    [{ os: "linux", architecture: "arm64", variant: "v9" }, { os: "linux", architecture: "arm64", variant: "9.0" }],
+  ];
+  for (const [claimed, actual] of yes) assert.ok(samePlatform(claimed, actual), JSON.stringify([claimed, actual]));
+  const no: [Platform, Platform][] = [
+    [{ os: "linux", architecture: "amd64" }, { os: "windows", architecture: "arm64" }],
+    [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64" }],
+    [{ os: "linux", architecture: "arm", variant: "v6" }, { os: "linux", architecture: "arm", variant: "v7" }],
+    [{ os: "linux", architecture: "arm64" }, { os: "linux", architecture: "arm64", variant: "v9" }],
+  ];
+  for (const [claimed, actual] of no) assert.ok(!samePlatform(claimed, actual), JSON.stringify([claimed, actual]));
+});
+
+Deno.test("parsePlatform: an OS alone is that OS on the host's architecture; containerd's variant aliases", () => {
+  const host = { os: "linux", architecture: "arm64" };
+  assert.deepStrictEqual(parsePlatform("linux", host), { os: "linux", architecture: "arm64" });
+  assert.deepStrictEqual(parsePlatform("windows", host), { os: "windows", architecture: "arm64" });
+  assert.deepStrictEqual(parsePlatform("macos", { os: "linux", architecture: "amd64" }), {
+    os: "darwin",
+    architecture: "amd64",
+  });
+  assert.deepStrictEqual(parsePlatform("amd64", host), { os: "linux", architecture: "amd64" });
+  assert.deepStrictEqual(parsePlatform("arm64/v8.0"), { os: "linux", architecture: "arm64" });
+  for (const v of ["9", "9.0", "v9.0", "v9"]) {
+    assert.deepStrictEqual(parsePlatform(`linux/arm64/${v}`), { os: "linux", architecture: "arm64", variant: "v9" });
+  }
+  assert.deepStrictEqual(parsePlatform("linux/arm/5"), { os: "linux", architecture: "arm", variant: "v5" });
+  assert.deepStrictEqual(parsePlatform("linux/amd64/v1"), { os: "linux", architecture: "amd64" });
+  assert.deepStrictEqual(parsePlatform("linux/armel"), { os: "linux", architecture: "arm", variant: "v6" });
 });
 
 Deno.test("hostPlatform is a normalised linux or windows platform", () => {

@@ -1,61 +1,113 @@
 /**
  * `capture`: one registry round of requests, all files: the manifest (and index), the config, the SBOM, the
  * image's ResourceDescriptor and, with `--subject`, the provenance, written together atomically to
- * `--output-dir`.
+ * `--output-dir` under a name prefix (`--prefix`, default `build-env`).
+ *
+ * capture writes only what it owns: it keeps a record (`<prefix>.capture.json`) of the files it wrote, and a
+ * later run replaces or removes only files in that record whose content is still what it wrote. Any other file
+ * in its way stops the run before any request (see `src/ownership.ts`).
  *
  * @module
  */
 
 import { UsageError } from "../errors.ts";
+import { isUnresolved } from "../image.ts";
 import { checkDirectory, type OutputFile, writeFilesAtomic } from "../output.ts";
-import { resolveImage } from "../source.ts";
+import { claim, nextRecord } from "../ownership.ts";
 import type { RunContext } from "./context.ts";
+import { describeImage } from "./describe.ts";
 import type { SbomCommandOptions } from "./sbom.ts";
 
 /** Options of `capture`. */
 export interface CaptureOptions extends SbomCommandOptions {
   outputDir?: string;
+  prefix?: string;
   subject?: string[];
   builderId?: string;
   provenanceFormat?: "slsa-v1" | "slsa-v0.2";
 }
 
-/** The file names `capture` writes. */
+/** The file names `capture` writes, after the prefix: `<prefix>.manifest.json` and so on. */
 export const CAPTURE_FILES = {
   index: "index.json",
   manifest: "manifest.json",
   config: "config.json",
-  sbomJson: "sbom.cdx.json",
-  sbomXml: "sbom.cdx.xml",
-  descriptor: "image.descriptor.json",
-  provenance: "provenance.intoto.json",
+  sbomJson: "cdx.json",
+  sbomXml: "cdx.xml",
+  descriptor: "descriptor.json",
+  provenance: "intoto.json",
+  record: "capture.json",
 } as const;
+
+/** The default name prefix. */
+export const DEFAULT_PREFIX = "build-env";
+
+/** A prefix is one plain file-name component. */
+const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** The canonical absolute form of a path that may not exist yet: its directory's real path and its name. */
+async function canonical(path: string): Promise<string> {
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    const i = path.lastIndexOf("/");
+    const dir = i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
+    try {
+      return `${(await Deno.realPath(dir)).replace(/\/$/, "")}/${path.slice(i + 1)}`;
+    } catch {
+      return path;
+    }
+  }
+}
 
 /** Run capture; returns the paths written (as the user named the directory). */
 export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<string[]> {
   const dir = opts.outputDir;
   if (!dir) throw new UsageError("capture needs --output-dir DIR");
+  const prefix = opts.prefix ?? DEFAULT_PREFIX;
+  if (!PREFIX.test(prefix)) {
+    throw new UsageError(`invalid --prefix "${prefix.slice(0, 60)}": one file name of letters, digits, . _ -`);
+  }
   const clock = ctx.clock();
   const codebuild = ctx.codebuild();
+  const nameOf = (file: string) => `${prefix}.${file}`;
   const shown = (name: string) => `${dir.replace(/\/+$/, "")}/${name}`;
-  const at = (name: string) => ctx.resolve(shown(name));
-  await checkDirectory(at(CAPTURE_FILES.manifest));
+  const dirPath = ctx.resolve(dir);
+  const at = (name: string) => `${dirPath.replace(/\/+$/, "")}/${name}`;
+  const recordName = nameOf(CAPTURE_FILES.record);
+  const candidates = Object.values(CAPTURE_FILES).map(nameOf);
+
+  // Before any request: the directory exists, no subject is one of the outputs, and nothing in the way.
+  await checkDirectory(at(recordName));
+  const subjects = (opts.subject ?? []).map(ctx.resolve);
+  const outputs = new Map(await Promise.all(candidates.map(async (n) => [await canonical(at(n)), n] as const)));
+  for (const [i, subject] of subjects.entries()) {
+    const hit = outputs.get(await canonical(subject));
+    if (hit) {
+      throw new UsageError(`--subject ${opts.subject![i]} is also a file capture writes (${shown(hit)})`, {
+        hint: "keep the build's outputs apart from capture's, or choose another --prefix",
+      });
+    }
+  }
+  const ownership = await claim(dirPath, recordName, candidates);
+
   const { hashSubjects } = await import("../subjects.ts");
-  await using source = await ctx.openSource();
-  const [image, subjects] = await Promise.all([
-    resolveImage(source, ctx),
-    hashSubjects((opts.subject ?? []).map(ctx.resolve)),
+  const [image, hashed] = await Promise.all([
+    describeImage(ctx),
+    hashSubjects(subjects),
   ]);
   const [{ cyclonedxSbom }, { provenance }] = await Promise.all([
     import("../formats/cyclonedx.ts"),
     import("../formats/slsa.ts"),
   ]);
   const xml = opts.format === "cyclonedx-xml";
-  const files: (OutputFile & { name: string })[] = [];
-  const add = (name: string, bytes: Uint8Array) => files.push({ name, path: at(name), bytes });
-  if (image.index) add(CAPTURE_FILES.index, image.index.bytes);
-  add(CAPTURE_FILES.manifest, image.manifest.bytes);
-  add(CAPTURE_FILES.config, image.config.bytes);
+  const files: { name: string; bytes: Uint8Array }[] = [];
+  const add = (file: string, bytes: Uint8Array) => files.push({ name: nameOf(file), bytes });
+  if (!isUnresolved(image)) {
+    if (image.index) add(CAPTURE_FILES.index, image.index.bytes);
+    add(CAPTURE_FILES.manifest, image.manifest.bytes);
+    add(CAPTURE_FILES.config, image.config.bytes);
+  }
   add(
     xml ? CAPTURE_FILES.sbomXml : CAPTURE_FILES.sbomJson,
     await cyclonedxSbom(image, {
@@ -65,18 +117,20 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
       clock,
     }),
   );
-  const common = { subjects, builderId: opts.builderId, codebuild };
-  add(CAPTURE_FILES.descriptor, await provenance(image, { ...common, format: "descriptor" }));
-  if (subjects.length) {
-    add(
-      CAPTURE_FILES.provenance,
-      await provenance(image, { ...common, format: opts.provenanceFormat ?? "slsa-v1" }),
-    );
+  const common = { subjects: hashed, builderId: opts.builderId, codebuild };
+  if (!isUnresolved(image)) {
+    add(CAPTURE_FILES.descriptor, await provenance(image, { ...common, format: "descriptor" }));
   }
-  // Files of an earlier capture that this one does not write (an index.json from a multi-arch image, a
-  // provenance from a run with --subject, the other SBOM format) would describe another image: drop them.
-  const written = new Set(files.map((f) => f.name));
-  const stale = Object.values(CAPTURE_FILES).filter((n) => !written.has(n)).map(at);
-  await writeFilesAtomic(files, stale);
-  return files.map((f) => shown(f.name));
+  if (hashed.length) {
+    add(CAPTURE_FILES.provenance, await provenance(image, { ...common, format: opts.provenanceFormat ?? "slsa-v1" }));
+  }
+  const record = await nextRecord(ownership, files);
+  // Checked again just before writing: a file may have appeared in the way while the registry answered.
+  await claim(dirPath, recordName, candidates);
+  const out: OutputFile[] = [
+    ...files.map((f) => ({ path: at(f.name), bytes: f.bytes })),
+    { path: at(recordName), bytes: record.bytes },
+  ];
+  await writeFilesAtomic(out, record.stale.map(at));
+  return [...files.map((f) => shown(f.name)), shown(recordName)];
 }

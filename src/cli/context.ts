@@ -7,15 +7,16 @@
  */
 
 import type { CodeBuildContext } from "../ci/codebuild.ts";
-import { ConfigError, printable, UsageError } from "../errors.ts";
+import { ConfigError, PolicyError, printable, UsageError } from "../errors.ts";
+import type { UnresolvedImage } from "../image.ts";
 import type { Clock } from "../formats/clock.ts";
 import { hostPlatform, parsePlatform, type Platform } from "../platform.ts";
-import { parseReference } from "../reference.ts";
+import { parseReference, type Reference } from "../reference.ts";
 import type { Sleep } from "../registry/transport/retry.ts";
 import { redactText } from "../registry/transport/redact.ts";
 import type { ImageSource } from "../source.ts";
 import { checkDirectory, writeFileAtomic } from "../output.ts";
-import { clockFrom, codebuildFrom, credentialSettings, type Env } from "./environment.ts";
+import { clockFrom, codebuildFrom, credentialSettings, type Env, inCodeBuild } from "./environment.ts";
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECONDS } from "./options.ts";
 
 /** Process-level inputs and outputs of a run: parameters, so tests run the CLI in-process. */
@@ -48,6 +49,7 @@ export interface CommonOptions {
   retries?: string;
   timeout?: string;
   ecrCache?: boolean;
+  requireDigest?: boolean;
 }
 
 /** Settings derived from the options and the environment, shared by every image command. */
@@ -59,6 +61,11 @@ export interface RunContext {
   platform: Platform;
   /** Whether --platform was given. */
   platformGiven: boolean;
+  /**
+   * The image, when it cannot be read and is described by name only (an AWS-managed CodeBuild image); the
+   * commands that print registry bytes refuse it, the formatters describe it as unresolved.
+   */
+  unresolved?: UnresolvedImage;
   /** The formatters' clock (SOURCE_DATE_EPOCH); throws a usage error for a malformed SOURCE_DATE_EPOCH. */
   clock(): Clock;
   /** What CodeBuild says about the build; throws for a malformed CODEBUILD_START_TIME. */
@@ -149,11 +156,16 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
         "pass -u/--image-uri REF, or run inside CodeBuild where CODEBUILD_BUILD_IMAGE names the build image",
     });
   }
-  if (/^aws\/codebuild\//.test(input)) {
-    throw new UsageError(
-      `"${input}" is a curated AWS CodeBuild image, which is not in a registry this tool can read`,
-      { hint: "run the build in your own image from ECR (or another registry), or pass -u with that image" },
-    );
+  const unresolved = managedImage(input);
+  if (options.requireDigest) requireDigest(input, unresolved);
+  if (options.imageUri !== undefined && inCodeBuild(env)) {
+    const buildImage = env.CODEBUILD_BUILD_IMAGE?.trim();
+    if (buildImage && !sameRepository(options.imageUri, buildImage)) {
+      note(
+        `warning: -u names ${options.imageUri}, but this CodeBuild build runs in ${buildImage} ` +
+          "(CODEBUILD_BUILD_IMAGE); the documents describe the -u image and record both",
+      );
+    }
   }
   const platformGiven = options.platform !== undefined;
   const platform = platformGiven ? parsePlatform(options.platform!) : hostPlatform();
@@ -218,6 +230,7 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
     input,
     platform,
     platformGiven,
+    ...(unresolved ? { unresolved } : {}),
     clock,
     codebuild,
     log,
@@ -228,6 +241,60 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
     openSource,
     emit,
   };
+}
+
+/** The name and tag of an AWS-managed CodeBuild image (`aws/codebuild/NAME:TAG`), which no tool can pull. */
+export function managedImage(input: string): UnresolvedImage | undefined {
+  const m = /^(aws\/codebuild\/[^:@\s]+)(?::([^@\s]+))?$/.exec(input);
+  if (!m && !input.startsWith("aws/codebuild/")) return undefined;
+  const image: UnresolvedImage = {
+    unresolved: true,
+    input,
+    name: m?.[1] ?? input,
+    reason: "an AWS-managed CodeBuild image, which is in no registry this tool can read: not resolved to a digest",
+  };
+  if (m?.[2]) image.tag = m[2];
+  return image;
+}
+
+/** Refuse an image that is not pinned by digest (`--require-digest`). */
+function requireDigest(input: string, unresolved: UnresolvedImage | undefined): void {
+  if (unresolved) {
+    throw new PolicyError(
+      `--require-digest: ${input} is an AWS-managed CodeBuild image, which cannot be resolved to a digest`,
+      { advice: "managed-image" },
+    );
+  }
+  if (input.startsWith("oci:")) {
+    if (!/@[a-z0-9]+:[0-9a-f]+$/.test(input)) {
+      throw new PolicyError(`--require-digest: ${input} does not name the image by digest`, {
+        hint: `pin it: oci:PATH@sha256:<digest of the manifest>`,
+      });
+    }
+    return;
+  }
+  const ref = parseReference(input);
+  if (!ref.digest) {
+    throw new PolicyError(
+      `--require-digest: ${input} names the tag ${ref.tag}, which can move, not a digest`,
+      { hint: `pin it: -u ${ref.registry}/${ref.repository}@sha256:<digest>` },
+    );
+  }
+}
+
+/** Whether two references name the same repository (tags and digests aside); unparseable ones by their text. */
+function sameRepository(a: string, b: string): boolean {
+  const parse = (text: string): Reference | undefined => {
+    try {
+      return parseReference(text);
+    } catch {
+      return undefined;
+    }
+  };
+  const ra = parse(a);
+  const rb = parse(b);
+  if (!ra || !rb) return a.replace(/[:@].*$/, "") === b.replace(/[:@].*$/, "");
+  return ra.registry === rb.registry && ra.repository === rb.repository;
 }
 
 /** The deadline in seconds from `--timeout` (validated). */

@@ -7,10 +7,12 @@
 
 import { resolveImage } from "../source.ts";
 import type { RunContext } from "./context.ts";
+import { refuseUnresolved } from "./describe.ts";
 import { prettyJson } from "./emit.ts";
 
 /** Run get_digest_metadata. */
 export async function getDigestMetadata(ctx: RunContext): Promise<void> {
+  refuseUnresolved(ctx);
   await using source = await ctx.openSource();
   // Resolving decodes the config: only a config that is JSON (and an image config) is printed.
   const { config } = await resolveImage(source, ctx);

@@ -94,6 +94,10 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
     description: `deadline for the whole run; default: ${DEFAULT_TIMEOUT_SECONDS}`,
   },
   {
+    name: "require-digest",
+    description: "fail unless the image is pinned by digest (REPOSITORY@sha256:...), not named by a tag",
+  },
+  {
     name: "ecr-cache",
     description: "cache ECR authorization tokens on disk",
     default: true,
@@ -187,6 +191,13 @@ export const COMMANDS = {
         value: "DIR",
         description: "directory to write the files into (must exist)",
         complete: "directory",
+      },
+      {
+        name: "prefix",
+        value: "NAME",
+        description: "file name prefix: NAME.manifest.json, NAME.config.json, NAME.cdx.json, NAME.intoto.json, " +
+          "... and the record NAME.capture.json of what was written",
+        default: "build-env",
       },
       {
         name: "provenance-format",

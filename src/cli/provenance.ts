@@ -6,8 +6,8 @@
  */
 
 import { UsageError } from "../errors.ts";
-import { resolveImage } from "../source.ts";
 import type { CommonOptions, RunContext } from "./context.ts";
+import { describeImage } from "./describe.ts";
 
 /** Options of `provenance`. */
 export interface ProvenanceCommandOptions extends CommonOptions {
@@ -34,10 +34,9 @@ export async function provenanceCommand(ctx: RunContext, opts: ProvenanceCommand
   requireSubjects(format, opts.subject);
   const codebuild = ctx.codebuild();
   const { hashSubjects } = await import("../subjects.ts");
-  await using source = await ctx.openSource();
   // Hash the (possibly many-GB) subjects while the registry answers.
   const [image, subjects] = await Promise.all([
-    resolveImage(source, ctx),
+    describeImage(ctx),
     format === "descriptor" ? Promise.resolve([]) : hashSubjects((opts.subject ?? []).map(ctx.resolve)),
   ]);
   const { provenance } = await import("../formats/slsa.ts");

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { resolveImage } from "../source.ts";
 import type { CommonOptions, RunContext } from "./context.ts";
+import { describeImage } from "./describe.ts";
 
 /** Options of `sbom`. */
 export interface SbomCommandOptions extends CommonOptions {
@@ -20,10 +20,9 @@ export interface SbomCommandOptions extends CommonOptions {
  */
 export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<void> {
   const clock = ctx.clock();
-  await using source = await ctx.openSource();
-  const resolving = resolveImage(source, ctx);
+  const describing = describeImage(ctx);
   const formatter = import("../formats/cyclonedx.ts");
-  const [image, { cyclonedxSbom }] = await Promise.all([resolving, formatter]);
+  const [image, { cyclonedxSbom }] = await Promise.all([describing, formatter]);
   const bytes = await cyclonedxSbom(image, {
     format: opts.format === "cyclonedx-xml" ? "xml" : "json",
     specVersion: opts.specVersion ?? "1.6",

@@ -10,7 +10,8 @@
 import { createHash } from "node:crypto";
 import type { Blob, ResolvedImage } from "../../src/image.ts";
 import { MediaTypes } from "../../src/image.ts";
-import { decodeConfig, decodeManifest, platformOf } from "../../src/manifest.ts";
+import { decodeConfig, decodeManifest } from "../../src/manifest.ts";
+import { configPlatform } from "../../src/source.ts";
 
 const dir = new URL("../../fixtures/original-build-image/", import.meta.url);
 
@@ -72,7 +73,9 @@ export function originalImage(): ResolvedImage {
     manifestJson: decoded.manifest,
     config,
     configJson,
-    platform: platformOf(configJson),
+    platform: configPlatform(configJson)!,
+    // SOURCE_DATE_EPOCH 1700000000, as the golden files are written.
+    resolvedAt: new Date(1700000000 * 1000),
   };
 }
 
@@ -107,6 +110,5 @@ export function originalImageViaIndex(): ResolvedImage {
     ...base,
     origin: { ...base.origin, input: `${REGISTRY}/${REPOSITORY}:multiarch`, tag: "multiarch" },
     index,
-    platform: platformOf(base.configJson, decoded.index.manifests[0]),
   };
 }

@@ -1,0 +1,153 @@
+/**
+ * Files a tool run owns in a directory it shares with others (a build's output directory): a record, kept in
+ * that directory, of the files the run wrote and the digest of each. A later run may replace or remove only
+ * files in the record whose content is still what was written; any other file in its way (one it did not
+ * write, or one that changed since) stops it before it does anything.
+ *
+ * The record is a small JSON document:
+ *
+ * ```json
+ * { "recordType": "https://github.com/Vasu77df/ecrimagemetadataextractor/capture-record/v1",
+ *   "files": { "build-env.manifest.json": "sha256:...", "build-env.cdx.json": "sha256:..." } }
+ * ```
+ *
+ * @module
+ */
+
+import { digestOf } from "./digest.ts";
+import { OwnershipError } from "./errors.ts";
+import { isObject } from "./manifest.ts";
+import { PROJECT_URL } from "./version.ts";
+
+/** The record's type, so a file that merely has the record's name is not taken for one. */
+export const RECORD_TYPE = `${PROJECT_URL}/capture-record/v1`;
+
+/** Largest record read (a record lists a handful of files). */
+const MAX_RECORD_BYTES = 1024 * 1024;
+/** Largest owned file hashed to check it is unchanged (the largest capture writes is an attached SBOM). */
+const MAX_OWNED_BYTES = 128 * 1024 * 1024;
+
+/** File name -> `sha256:<hex>` of the content written. */
+export type OwnedFiles = Record<string, string>;
+
+/** What a directory holds of a run's: the record, and the files it lists that are still as written. */
+export interface Ownership {
+  /** The record's own file name. */
+  recordName: string;
+  /** The files the record lists (as written, whether or not they still exist). */
+  recorded: OwnedFiles;
+}
+
+function join(dir: string, name: string): string {
+  return `${dir.replace(/\/+$/, "")}/${name}`;
+}
+
+async function lstat(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.lstat(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw new OwnershipError(`cannot inspect ${path}: ${(err as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** The digest of a regular file's content, read with a cap; undefined when it is not a regular file. */
+async function fileDigest(path: string, info: Deno.FileInfo): Promise<string | undefined> {
+  if (!info.isFile || info.size > MAX_OWNED_BYTES) return undefined;
+  const bytes = await Deno.readFile(path);
+  return await digestOf(bytes);
+}
+
+/** A name as a record may hold it: a plain relative path inside the directory, no `..`, no absolute path. */
+function safeName(name: string): boolean {
+  return name !== "" && !name.startsWith("/") && name.split("/").every((p) => p !== "" && p !== "." && p !== "..");
+}
+
+/** Read and validate the record; undefined when there is none. A file in its place that is not one stops. */
+export async function readRecord(dir: string, recordName: string): Promise<OwnedFiles | undefined> {
+  const path = join(dir, recordName);
+  const info = await lstat(path);
+  if (!info) return undefined;
+  const notRecord = () =>
+    new OwnershipError(`${path} is in the way: it is not a record this tool wrote`, {
+      hint: "move it, or choose another name prefix",
+    });
+  if (!info.isFile || info.size > MAX_RECORD_BYTES) throw notRecord();
+  let body: unknown;
+  try {
+    body = JSON.parse(await Deno.readTextFile(path));
+  } catch {
+    throw notRecord();
+  }
+  if (!isObject(body) || body.recordType !== RECORD_TYPE || !isObject(body.files)) throw notRecord();
+  const files: OwnedFiles = {};
+  for (const [name, digest] of Object.entries(body.files)) {
+    if (!safeName(name) || typeof digest !== "string" || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw notRecord();
+    files[name] = digest;
+  }
+  return files;
+}
+
+/**
+ * Claim `names` (the files this run may write) in `dir`, before anything is fetched: every one that exists must
+ * be in the record with its content unchanged, and so must every file the record lists that still exists (a
+ * later run may remove it). Throws {@link OwnershipError} naming the first file in the way. `names` may include
+ * directory prefixes (`build-env.attached/`): every file under such a directory must be recorded too.
+ *
+ * @example
+ * ```ts
+ * const owned = await claim("out", "build-env.capture.json", ["build-env.manifest.json", "build-env.cdx.json"]);
+ * ```
+ */
+export async function claim(dir: string, recordName: string, names: readonly string[]): Promise<Ownership> {
+  const recorded = (await readRecord(dir, recordName)) ?? {};
+  const inWay = (name: string, why: string) =>
+    new OwnershipError(`${join(dir, name)} is in the way: ${why}; nothing was changed`, {
+      hint: "move or remove it, or choose another name prefix",
+    });
+  const check = async (name: string) => {
+    const path = join(dir, name);
+    const info = await lstat(path);
+    if (!info) return;
+    const want = Object.hasOwn(recorded, name) ? recorded[name] : undefined;
+    if (want === undefined) throw inWay(name, "this tool did not write it");
+    if ((await fileDigest(path, info)) !== want) throw inWay(name, "it changed since this tool wrote it");
+  };
+  const seen = new Set<string>();
+  for (const name of [...names, ...Object.keys(recorded)]) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    if (name.endsWith("/")) {
+      const info = await lstat(join(dir, name));
+      if (!info) continue;
+      if (!info.isDirectory) throw inWay(name.slice(0, -1), "it is not a directory this tool made");
+      for await (const e of Deno.readDir(join(dir, name))) {
+        const inner = `${name}${e.name}`;
+        if (!seen.has(inner)) {
+          seen.add(inner);
+          await check(inner);
+        }
+      }
+    } else {
+      await check(name);
+    }
+  }
+  return { recordName, recorded };
+}
+
+/**
+ * The record of a run that writes `written` (name -> bytes), as bytes to write with the files, and the files of
+ * the previous record this run does not write (to remove: they were checked unchanged by {@link claim}).
+ */
+export async function nextRecord(
+  ownership: Ownership,
+  written: { name: string; bytes: Uint8Array }[],
+): Promise<{ bytes: Uint8Array; stale: string[] }> {
+  const files: OwnedFiles = {};
+  for (const f of [...written].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
+    files[f.name] = await digestOf(f.bytes);
+  }
+  const stale = Object.keys(ownership.recorded).filter((n) => !Object.hasOwn(files, n));
+  const bytes = new TextEncoder().encode(`${JSON.stringify({ recordType: RECORD_TYPE, files }, null, 2)}\n`);
+  return { bytes, stale };
+}
