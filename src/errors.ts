@@ -50,7 +50,7 @@ export class AuthError extends ToolError {}
 /** The registry refused access with 403. */
 export class ForbiddenError extends ToolError {}
 
-/** The manifest, blob or repository does not exist. */
+/** The manifest, blob, repository or KMS key does not exist. */
 export class NotFoundError extends ToolError {}
 
 /** Bytes did not match the digest (or size) they were supposed to have. */
@@ -79,6 +79,15 @@ export class ConfigError extends ToolError {}
 
 /** An output file could not be written. */
 export class OutputError extends ToolError {}
+
+/**
+ * A key that cannot sign as the tool signs (a KMS key of the wrong spec or usage, disabled, or unavailable),
+ * or a signer that produced no valid signature.
+ */
+export class SigningError extends ToolError {}
+
+/** A DSSE envelope that is malformed, or whose signature does not verify with the given public key. */
+export class VerificationError extends ToolError {}
 
 /** Short, user-facing description of any thrown value, without a stack trace. */
 export function describeError(err: unknown): string {
