@@ -71,7 +71,7 @@ export class AuthError extends ToolError {}
 /** The registry refused access with 403. */
 export class ForbiddenError extends ToolError {}
 
-/** The manifest, blob or repository does not exist. */
+/** The manifest, blob, repository or KMS key does not exist. */
 export class NotFoundError extends ToolError {}
 
 /** What the registry or layout served contradicts itself or what it was asked for: the record would be false. */
@@ -138,6 +138,15 @@ export class OutputError extends ToolError {}
 
 /** A file the run would replace or remove is not one it owns (it did not write it, or it changed since). */
 export class OwnershipError extends OutputError {}
+
+/**
+ * A key that cannot sign as the tool signs (a KMS key of the wrong spec or usage, disabled, or unavailable),
+ * or a signer that produced no valid signature.
+ */
+export class SigningError extends ToolError {}
+
+/** A DSSE envelope that is malformed, or whose signature does not verify with the given public key. */
+export class VerificationError extends ToolError {}
 
 /** Short, user-facing description of any thrown value, without a stack trace. */
 export function describeError(err: unknown): string {
