@@ -23,6 +23,7 @@ export type Advice =
   | "subject-names" // two subjects share a name
   | "pin-digest" // the reference names a tag where a digest is required
   | "managed-image" // an AWS-managed CodeBuild image: not in a registry the tool can read
+  | "builder-id" // a statement outside CodeBuild needs the builder's id
   | "registry-endpoint"; // a registry endpoint mapping is malformed
 
 /** Base class: a failure the tool understands and can explain in one line. */

@@ -60,7 +60,8 @@ async function fileDigest(path: string, info: Deno.FileInfo): Promise<string | u
 
 /** A name as a record may hold it: a plain relative path inside the directory, no `..`, no absolute path. */
 function safeName(name: string): boolean {
-  return name !== "" && !name.startsWith("/") && name.split("/").every((p) => p !== "" && p !== "." && p !== "..");
+  return name !== "" && !name.startsWith("/") &&
+    name.split("/").every((p) => p !== "" && p !== "." && p !== "..");
 }
 
 /** Read and validate the record; undefined when there is none. A file in its place that is not one stops. */
@@ -82,7 +83,9 @@ export async function readRecord(dir: string, recordName: string): Promise<Owned
   if (!isObject(body) || body.recordType !== RECORD_TYPE || !isObject(body.files)) throw notRecord();
   const files: OwnedFiles = {};
   for (const [name, digest] of Object.entries(body.files)) {
-    if (!safeName(name) || typeof digest !== "string" || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw notRecord();
+    if (!safeName(name) || typeof digest !== "string" || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
+      throw notRecord();
+    }
     files[name] = digest;
   }
   return files;
@@ -113,7 +116,8 @@ export async function claim(dir: string, recordName: string, names: readonly str
     if (want === undefined) throw inWay(name, "this tool did not write it");
     if ((await fileDigest(path, info)) !== want) throw inWay(name, "it changed since this tool wrote it");
   };
-  const seen = new Set<string>();
+  // The record itself was checked by readRecord: it is the tool's or nothing.
+  const seen = new Set<string>([recordName]);
   for (const name of [...names, ...Object.keys(recorded)]) {
     if (seen.has(name)) continue;
     seen.add(name);

@@ -73,8 +73,12 @@ export function normalizePlatform(p: Platform): Platform {
   const alias = Object.hasOwn(ARCH_ALIASES, archIn) ? ARCH_ALIASES[archIn] : undefined;
   const architecture = alias?.architecture ?? archIn;
   let variant = p.variant?.toLowerCase() || alias?.variant;
-  if (architecture === "arm64" && (variant === "v8" || variant === "8" || variant === "v8.0")) variant = undefined;
-  if (architecture === "arm64" && (variant === "9" || variant === "9.0" || variant === "v9.0")) variant = "v9";
+  if (architecture === "arm64" && (variant === "v8" || variant === "8" || variant === "v8.0")) {
+    variant = undefined;
+  }
+  if (architecture === "arm64" && (variant === "9" || variant === "9.0" || variant === "v9.0")) {
+    variant = "v9";
+  }
   if (architecture === "arm" && variant === undefined) variant = "v7";
   if (architecture === "arm" && variant && /^\d+$/.test(variant)) variant = `v${variant}`;
   if (architecture === "amd64" && variant === "v1") variant = undefined;
@@ -107,10 +111,12 @@ export function parsePlatform(text: string, host: Platform = hostPlatform()): Pl
     const os = Object.hasOwn(OS_ALIASES, parts[0]) ? OS_ALIASES[parts[0]] : parts[0];
     if (KNOWN_OS.has(os)) {
       const arch = normalizePlatform(host);
-      return normalizePlatform(arch.variant ? { os, architecture: arch.architecture, variant: arch.variant } : {
-        os,
-        architecture: arch.architecture,
-      });
+      return normalizePlatform(
+        arch.variant ? { os, architecture: arch.architecture, variant: arch.variant } : {
+          os,
+          architecture: arch.architecture,
+        },
+      );
     }
     return normalizePlatform({ os: "linux", architecture: parts[0] });
   }

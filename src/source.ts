@@ -126,12 +126,16 @@ function checkPlatform(config: ImageConfig, entry: Descriptor | undefined, opts:
   } else if (opts.platformGiven) {
     if (!declared) {
       throw new PlatformNotFoundError(
-        `the image's config declares no platform, so it cannot be confirmed as ${formatPlatform(opts.platform)}`,
+        `the image's config declares no platform, so it cannot be confirmed as ${
+          formatPlatform(opts.platform)
+        }`,
       );
     }
     if (!platformMatches(opts.platform, declared)) {
       throw new PlatformNotFoundError(
-        `the image is ${formatPlatform(declared)} (a single-platform image), not ${formatPlatform(opts.platform)}`,
+        `the image is ${formatPlatform(declared)} (a single-platform image), not ${
+          formatPlatform(opts.platform)
+        }`,
         { hint: "ask for the platform it has, or name an image that has the one you want" },
       );
     }

@@ -194,8 +194,8 @@ Deno.test("cli: help, version, and usage errors in one line with exit 2", async 
     ],
     [
       "another command's option",
-      ["sbom", "--subject", "x"],
-      /--subject is not an option of sbom; it belongs to provenance, capture/,
+      ["sbom", "--builder-id", "x"],
+      /--builder-id is not an option of sbom; it belongs to provenance, capture/,
     ],
     [
       "another command's option, before the command",
@@ -233,7 +233,8 @@ Deno.test("cli: no request reaches the registry for a command line the parser or
   const uri = `${reg.host}/${catalog.oci.reference}`;
   const refused: string[][] = [
     ["get_manifest", "-u", uri, "--plain-http", "--frobnicate"],
-    ["sbom", "-u", uri, "--plain-http", "--subject", "x"],
+    ["sbom", "-u", uri, "--plain-http", "--builder-id", "x"],
+    ["provenance", "-u", uri, "--plain-http", "--subject", "x"], // outside CodeBuild: no --builder-id
     ["get_manifest", "-u", uri, "--plain-http", "--retries", "many"],
     ["get_manifest", "-u", uri, "--plain-http", "--platform", "linux/"],
     ["get_manifest", "-u", uri, "--plain-http", "stray"],
@@ -287,6 +288,11 @@ Deno.test("completion: the scripts offer every command and option of the table",
     assert.deepEqual(await complete(["ecrimagemetadataextractor", "get_m"]), ["get_manifest"]);
     assert.deepEqual(await complete(["ecrimagemetadataextractor", "sbom", "--spec"]), ["--spec-version"]);
     assert.deepEqual(await complete(["ecrimagemetadataextractor", "sbom", "--format", ""]), [
+      "cyclonedx-component",
+      "cyclonedx-json",
+      "cyclonedx-xml",
+    ]);
+    assert.deepEqual(await complete(["ecrimagemetadataextractor", "capture", "--format", ""]), [
       "cyclonedx-json",
       "cyclonedx-xml",
     ]);

@@ -88,7 +88,7 @@ Deno.test("cli: capture writes every file, reproducibly with SOURCE_DATE_EPOCH",
     await Deno.writeFile(subject, new TextEncoder().encode("an OS image\n"));
     const env = {
       SOURCE_DATE_EPOCH: "1700000000",
-      CODEBUILD_BUILD_ARN: "arn:aws:codebuild:us-east-1:1:build/p:1",
+      CODEBUILD_BUILD_ARN: "arn:aws:codebuild:us-east-1:123456789012:build/p:1",
     };
     for (const dir of [a, b]) {
       const r = await cli(
@@ -110,22 +110,24 @@ Deno.test("cli: capture writes every file, reproducibly with SOURCE_DATE_EPOCH",
     const names = (dir: string) =>
       [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n !== "os.img").sort();
     assert.deepEqual(names(a), [
-      "config.json",
-      "image.descriptor.json",
-      "index.json",
-      "manifest.json",
-      "provenance.intoto.json",
-      "sbom.cdx.json",
+      "build-env.artifacts.cdx.json",
+      "build-env.capture.json",
+      "build-env.cdx.json",
+      "build-env.config.json",
+      "build-env.descriptor.json",
+      "build-env.index.json",
+      "build-env.intoto.json",
+      "build-env.manifest.json",
     ]);
     assert.deepEqual(names(b), names(a));
     for (const n of names(a)) {
       assert.deepEqual(await Deno.readFile(`${a}/${n}`), await Deno.readFile(`${b}/${n}`), `${n} differs`);
     }
-    const statement = JSON.parse(await Deno.readTextFile(`${a}/provenance.intoto.json`));
+    const statement = JSON.parse(await Deno.readTextFile(`${a}/build-env.intoto.json`));
     assert.equal(statement.subject[0].name, "os.img");
-    const sbom = JSON.parse(await Deno.readTextFile(`${a}/sbom.cdx.json`));
+    const sbom = JSON.parse(await Deno.readTextFile(`${a}/build-env.cdx.json`));
     assert.equal(sbom.metadata.timestamp, "2023-11-14T22:13:20.000Z");
-    const manifest = await Deno.readFile(`${a}/manifest.json`);
+    const manifest = await Deno.readFile(`${a}/build-env.manifest.json`);
     const getManifest = await cli(["get_manifest", "-u", `${LAYOUT}:demo`, "--platform", "linux/amd64"]);
     assert.deepEqual(manifest, getManifest.stdout);
   } finally {
@@ -163,80 +165,34 @@ Deno.test("cli: sbom XML and provenance descriptor from the layout", async () =>
   assert.match(descriptor.digest.sha256, /^[0-9a-f]{64}$/);
 });
 
-Deno.test("cli: the demo task runs with no network permission at all", async () => {
-  const out = await Deno.makeTempDir();
+Deno.test("cli: `deno task demo` runs as documented, with no network permission, from any directory", async () => {
+  const elsewhere = await Deno.makeTempDir();
+  const out = `${REPO_ROOT}/demo-out`;
   try {
-    const cmd = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        `--allow-read=${REPO_ROOT},${out}`,
-        `--allow-write=${out}`,
-        "--allow-env",
-        "--config",
-        `${REPO_ROOT}/deno.json`,
-        `${REPO_ROOT}/main.ts`,
-        "capture",
-        "-u",
-        `${LAYOUT}:demo`,
-        "--platform",
-        "linux/amd64",
-        "--subject",
-        `${REPO_ROOT}/fixtures/oci-layout/index.json`,
-        "--output-dir",
-        out,
-      ],
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--quiet", "--config", `${REPO_ROOT}/deno.json`, "demo"],
+      cwd: elsewhere,
       stdout: "piped",
       stderr: "piped",
-    });
-    const r = await cmd.output();
+    }).output();
     assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
-    assert.ok((await Deno.stat(`${out}/sbom.cdx.json`)).size > 0);
-    assert.ok((await Deno.stat(`${out}/provenance.intoto.json`)).size > 0);
+    const task = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}/deno.json`)).tasks.demo as string;
+    assert.doesNotMatch(task, /--allow-net|--allow-all|-A\b/, "the demo needs no network");
+    const sbom = JSON.parse(await Deno.readTextFile(`${out}/build-env.cdx.json`));
+    assert.equal(sbom.metadata.component.name, "demo");
+    assert.equal(
+      JSON.parse(await Deno.readTextFile(`${out}/build-env.intoto.json`)).subject[0].name,
+      "index.json",
+    );
+    // A second run replaces its own files (the record says they are its own).
+    const again = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--quiet", "--config", `${REPO_ROOT}/deno.json`, "demo"],
+      cwd: elsewhere,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(again.code, 0, new TextDecoder().decode(again.stderr));
   } finally {
-    await Deno.remove(out, { recursive: true });
-  }
-});
-
-Deno.test("cli: capture removes files of an earlier capture that no longer apply", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const subject = `${dir}/os.img`;
-    await Deno.writeTextFile(subject, "image\n");
-    const first = await cli([
-      "capture",
-      "-u",
-      `${LAYOUT}:demo`,
-      "--platform",
-      "linux/arm64",
-      "--output-dir",
-      dir,
-      "--subject",
-      subject,
-    ]);
-    assert.equal(first.code, 0, first.stderr);
-    await Deno.writeTextFile(`${dir}/unrelated.txt`, "keep me\n");
-    // A single-platform image, no subject, XML: index.json, provenance and the JSON SBOM must go.
-    const second = await cli([
-      "capture",
-      "-u",
-      `${LAYOUT}:demo-amd64`,
-      "--output-dir",
-      dir,
-      "--format",
-      "cyclonedx-xml",
-    ]);
-    assert.equal(second.code, 0, second.stderr);
-    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assert.deepEqual(names, [
-      "config.json",
-      "image.descriptor.json",
-      "manifest.json",
-      "os.img",
-      "sbom.cdx.xml",
-      "unrelated.txt",
-    ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(elsewhere, { recursive: true });
   }
 });

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
-import { builderIdFor, DEFAULT_BUILDER_ID, projectArnFromBuildArn } from "../src/ci/codebuild.ts";
+import {
+  builderIdFor,
+  isCodeBuild as contextIsCodeBuild,
+  projectArnFromBuildArn,
+} from "../src/ci/codebuild.ts";
 import { codebuildFrom as codebuildContext, inCodeBuild as isCodeBuild } from "../src/cli/environment.ts";
 import { ConfigError } from "../src/errors.ts";
-import { PROJECT_URL } from "../src/version.ts";
 import { CODEBUILD_ENV } from "./support/resolved_fixture.ts";
 
 Deno.test("codebuildContext maps every CodeBuild variable", () => {
@@ -78,11 +81,13 @@ Deno.test("projectArnFromBuildArn", () => {
   assert.deepEqual(codebuildContext({ CODEBUILD_BUILD_ARN: "garbage" }), { buildArn: "garbage" });
 });
 
-Deno.test("builderIdFor: --builder-id, else project ARN, else the tool's URI", () => {
+Deno.test("builderIdFor: --builder-id, else project ARN, else nothing (the tool is not the builder)", () => {
   const ctx = codebuildContext(CODEBUILD_ENV);
   assert.equal(builderIdFor(ctx, "https://example.com/builder"), "https://example.com/builder");
   assert.equal(builderIdFor(ctx, "  "), "arn:aws:codebuild:us-east-1:772738948692:project/os-image-build");
   assert.equal(builderIdFor(ctx), "arn:aws:codebuild:us-east-1:772738948692:project/os-image-build");
-  assert.equal(builderIdFor({}), DEFAULT_BUILDER_ID);
-  assert.equal(DEFAULT_BUILDER_ID, PROJECT_URL);
+  assert.equal(builderIdFor({}), undefined);
+  assert.equal(builderIdFor({}, " "), undefined);
+  assert.ok(contextIsCodeBuild(ctx));
+  assert.ok(!contextIsCodeBuild({ region: "us-east-1" }));
 });

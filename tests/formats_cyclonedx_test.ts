@@ -2,11 +2,22 @@ import assert from "node:assert/strict";
 import { golden } from "./support/golden.ts";
 import process from "node:process";
 import { SaxesParser } from "saxes";
-import { cyclonedxSbom, PROPERTY_NAMESPACE, type SbomOptions } from "../src/formats/cyclonedx.ts";
+import {
+  artifactsBom,
+  type ArtifactsBomOptions,
+  cyclonedxComponent,
+  cyclonedxSbom,
+  PROPERTY_NAMESPACE,
+  type SbomOptions,
+} from "../src/formats/cyclonedx.ts";
+import { codebuildFrom } from "../src/cli/environment.ts";
+import { managedImage } from "../src/cli/context.ts";
+import { run } from "./support/tools.ts";
 import { type Clock, fixedClock as stoppedClock, systemClock } from "../src/formats/clock.ts";
-import type { ResolvedImage } from "../src/image.ts";
+import type { DescribedImage, ResolvedImage } from "../src/image.ts";
 import { TOOL_NAME, VERSION } from "../src/version.ts";
 import {
+  CODEBUILD_ENV,
   COMPACT_MANIFEST_DIGEST,
   CONFIG_DIGEST,
   originalImage,
@@ -98,7 +109,7 @@ function child(el: XmlElement, name: string): XmlElement {
 
 /** Produce an SBOM and check it: JSON against the strict schema, XML with the strict parser. */
 async function sbom(
-  image: ResolvedImage,
+  image: DescribedImage,
   opts: Partial<SbomOptions> = {},
 ): Promise<{ bytes: Uint8Array; text: string }> {
   const full: SbomOptions = {
@@ -116,7 +127,7 @@ async function sbom(
   return { bytes, text };
 }
 
-async function sbomJson(image: ResolvedImage, opts: Partial<SbomOptions> = {}): Promise<Json> {
+async function sbomJson(image: DescribedImage, opts: Partial<SbomOptions> = {}): Promise<Json> {
   return JSON.parse((await sbom(image, { ...opts, format: "json" })).text);
 }
 
@@ -173,7 +184,7 @@ Deno.test("metadata.component describes the original build image", async () => {
   const c = doc.metadata.component;
   assert.equal(c.type, "container");
   assert.equal(c.name, "os_build_env");
-  assert.equal(c.version, "latest");
+  assert.equal(c.version, COMPACT_MANIFEST_DIGEST, "the version is what the image is: its manifest digest");
   assert.equal(c.purl, PURL);
   assert.equal(c["bom-ref"], PURL);
   assert.deepEqual(c.hashes, [{ alg: "SHA-256", content: HEX }]);
@@ -233,7 +244,7 @@ Deno.test("Env values only with includeEnv", async () => {
   assert.equal([...p.keys()].filter((n) => n.includes(":env:")).length, 1);
 });
 
-Deno.test("an index adds index digest and media type; the tag is the version", async () => {
+Deno.test("an index adds index digest and media type; the version is the digest, the tag a qualifier", async () => {
   const image = originalImageViaIndex();
   const doc = await sbomJson(image);
   const p = props(doc);
@@ -243,8 +254,12 @@ Deno.test("an index adds index digest and media type; the tag is the version", a
     "application/vnd.docker.distribution.manifest.list.v2+json",
   );
   assert.equal(p.get(`${NS}:image:manifest-digest`), COMPACT_MANIFEST_DIGEST);
-  assert.equal(doc.metadata.component.version, "multiarch");
+  assert.equal(doc.metadata.component.version, COMPACT_MANIFEST_DIGEST);
   assert.ok(doc.metadata.component.purl.endsWith("&tag=multiarch"));
+  assert.equal(p.get(`${NS}:image:tag`), "multiarch");
+  assert.equal(p.get(`${NS}:image:resolved-by`), "tag");
+  assert.equal(p.get(`${NS}:image:resolved-digest`), image.index!.digest, "the tag named the index");
+  assert.equal(p.get(`${NS}:image:resolved-at`), "2023-11-14T22:13:20Z");
   assert.equal(
     doc.metadata.component.hashes[0].content,
     HEX,
@@ -269,6 +284,8 @@ Deno.test("no tag: version is the manifest digest and the purl has no tag; neste
   const c = doc.metadata.component;
   assert.equal(c.name, "library/alpine");
   assert.equal(c.version, COMPACT_MANIFEST_DIGEST);
+  assert.equal(props(doc).get(`${NS}:image:resolved-by`), "digest");
+  assert.equal(props(doc).has(`${NS}:image:tag`), false);
   assert.equal(c.purl, `pkg:oci/alpine@sha256:${HEX}?arch=arm&repository_url=docker.io%2Flibrary%2Falpine`);
   assert.equal(props(doc).get(`${NS}:image:variant`), "v7");
 
@@ -419,4 +436,209 @@ Deno.test("cyclonedx: XML stays well-formed when the image carries characters XM
     props(json).get(`${PROPERTY_NAMESPACE}:label:hostile`),
     "bell\u0007 and lone \ud800 surrogate",
   );
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Supplier and authors, the component alone, the artifacts' BOM, AWS-managed images.
+
+/** The original image with the vendor and authors labels. */
+function labelled(): ResolvedImage {
+  const base = originalImage();
+  const configJson = structuredClone(base.configJson);
+  configJson.config!.Labels = {
+    ...configJson.config!.Labels,
+    "org.opencontainers.image.vendor": "Example Builds Inc.",
+    "org.opencontainers.image.authors": "OS team <os@example.com>",
+  };
+  return { ...base, configJson };
+}
+
+Deno.test("supplier from the vendor label, authors from the authors label (author in 1.5)", async () => {
+  const c16 =
+    (await assertValidJson((await sbom(labelled(), { specVersion: "1.6" })).text, "1.6")).metadata.component;
+  assert.deepEqual(c16.supplier, { name: "Example Builds Inc." });
+  assert.deepEqual(c16.authors, [{ name: "OS team <os@example.com>" }]);
+  assert.equal("author" in c16, false);
+  const c15 =
+    (await assertValidJson((await sbom(labelled(), { specVersion: "1.5" })).text, "1.5")).metadata.component;
+  assert.deepEqual(c15.supplier, { name: "Example Builds Inc." });
+  assert.equal(c15.author, "OS team <os@example.com>");
+  assert.equal("authors" in c15, false);
+  const plain = (await sbomJson(originalImage())).metadata.component;
+  assert.equal("supplier" in plain || "authors" in plain, false, "nothing invented without the labels");
+  const xml = await sbom(labelled(), { format: "xml", specVersion: "1.6" });
+  assert.match(
+    xml.text,
+    /<supplier>\s*<name>Example Builds Inc\.<\/name>\s*<\/supplier>\s*<authors>\s*<author>\s*<name>OS team &lt;os@example\.com&gt;<\/name>/,
+  );
+  await assertValidXsd(xml.text, "1.6");
+});
+
+/** Validate an XML BOM against the official XSD with libxml2's xmllint (bom-1.6/1.5 and spdx.xsd). */
+async function assertValidXsd(text: string, spec: SpecVersion): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "xsd-" });
+  try {
+    const lib = await cyclonedxSchemaDir();
+    // The bom XSD imports spdx.SNAPSHOT.xsd by a relative name: give it the library copy beside it.
+    await Deno.copyFile(`${lib}/bom-${spec}.SNAPSHOT.xsd`, `${dir}/bom.xsd`);
+    await Deno.copyFile(`${lib}/spdx.SNAPSHOT.xsd`, `${dir}/spdx.SNAPSHOT.xsd`);
+    await Deno.writeTextFile(`${dir}/bom.xml`, text);
+    const out = await run("xmllint", ["--noout", "--nonet", "--schema", `${dir}/bom.xsd`, `${dir}/bom.xml`]);
+    assert.equal(out.code, 0, `XML fails bom-${spec}.xsd: ${out.stderr}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The CycloneDX library's res/schema directory in Deno's npm cache. */
+async function cyclonedxSchemaDir(): Promise<string> {
+  const resolved = import.meta.resolve("@cyclonedx/cyclonedx-library/Spec");
+  const path = new URL(resolved).pathname;
+  return `${path.slice(0, path.indexOf("/dist."))}/res/schema`;
+}
+
+Deno.test("the XSD check really checks: an element out of place fails it", async () => {
+  const { text } = await sbom(originalImage(), { format: "xml" });
+  await assertValidXsd(text, "1.6");
+  const broken = text.replace("<name>os_build_env</name>", "<bogus/><name>os_build_env</name>");
+  await assert.rejects(assertValidXsd(broken, "1.6"), /fails bom-1\.6\.xsd/);
+});
+
+Deno.test("every image SBOM validates against the official XSD, 1.6 and 1.5", async () => {
+  for (const spec of ["1.6", "1.5"] as const) {
+    for (const image of [originalImage(), originalImageViaIndex(), labelled()]) {
+      await assertValidXsd(
+        (await sbom(image, { format: "xml", specVersion: spec, includeEnv: true })).text,
+        spec,
+      );
+    }
+  }
+});
+
+Deno.test("component format: the image's component alone, valid as a 1.6 component", async () => {
+  const bytes = await cyclonedxComponent(labelled(), {
+    specVersion: "1.6",
+    includeEnv: false,
+    clock: fixedClock(),
+  });
+  const component = JSON.parse(new TextDecoder().decode(bytes));
+  const full = (await sbomJson(labelled())).metadata.component;
+  assert.deepEqual(component, full, "the same object metadata.component holds");
+  for (const key of ["bom-ref", "purl", "hashes", "properties"]) assert.ok(key in component, key);
+  // Spliced into another BOM's formulation (as the README shows), the result validates.
+  const host = await sbomJson(originalImage());
+  host.formulation = [{ "bom-ref": "formula:os", components: [component] }];
+  await assertValidJson(JSON.stringify(host), "1.6");
+  const bad = structuredClone(host);
+  bad.formulation[0].components[0].version = 12;
+  await assert.rejects(assertValidJson(JSON.stringify(bad), "1.6"), /strict schema/);
+});
+
+const ARTIFACTS = [
+  { name: "os.img", digest: { sha256: "5f3c2b0d9a1e8f7c6b5a4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a" } },
+  {
+    name: "os.img.sig",
+    digest: { sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+  },
+];
+
+async function artifacts(
+  image: DescribedImage,
+  opts: Partial<ArtifactsBomOptions> = {},
+): Promise<{ text: string; bytes: Uint8Array }> {
+  const bytes = await artifactsBom(image, {
+    format: "json",
+    specVersion: "1.6",
+    includeEnv: false,
+    clock: fixedClock(),
+    artifacts: ARTIFACTS.slice(0, 1),
+    artifactType: "firmware",
+    codebuild: codebuildFrom(CODEBUILD_ENV),
+    ...opts,
+  });
+  return { text: new TextDecoder().decode(bytes), bytes };
+}
+
+Deno.test("artifacts BOM: the artifact is metadata.component; the build container is in the formulation", async () => {
+  const doc = await assertValidJson((await artifacts(labelled())).text, "1.6");
+  assert.deepEqual(doc.metadata.component, {
+    type: "firmware",
+    name: "os.img",
+    "bom-ref": "artifact:os.img",
+    hashes: [{ alg: "SHA-256", content: ARTIFACTS[0].digest.sha256 }],
+  });
+  const [formula] = doc.formulation;
+  const container = formula.components[0];
+  assert.equal(container.type, "container");
+  assert.equal(container.version, COMPACT_MANIFEST_DIGEST);
+  assert.equal(container.purl, PURL);
+  assert.deepEqual(container.authors, [{ name: "OS team <os@example.com>" }]);
+  const [workflow] = formula.workflows;
+  assert.equal(workflow.uid, CODEBUILD_ENV.CODEBUILD_BUILD_ARN, "the build ARN");
+  assert.equal(workflow.timeStart, "2024-10-13T15:35:38Z");
+  assert.deepEqual(workflow.taskTypes, ["build"]);
+  assert.deepEqual(workflow.runtimeTopology, [{ ref: PURL }]);
+  const [task] = workflow.tasks;
+  assert.deepEqual(task.runtimeTopology, [{ ref: PURL }], "the container is the task's runtime");
+  assert.deepEqual(task.outputs, [{ type: "artifact", resource: { ref: "artifact:os.img" } }]);
+  assert.deepEqual(task.inputs, [{
+    resource: { externalReference: { type: "vcs", url: "https://github.com/Vasu77df/os-image.git" } },
+  }]);
+});
+
+Deno.test("artifacts BOM: several artifacts are components; outside CodeBuild a content-derived uid", async () => {
+  const doc = await assertValidJson(
+    (await artifacts(originalImage(), { artifacts: ARTIFACTS, artifactType: "file", codebuild: {} })).text,
+    "1.6",
+  );
+  assert.equal("component" in doc.metadata, false);
+  assert.deepEqual(doc.components.map((c: Json) => [c.type, c.name]), [["file", "os.img"], [
+    "file",
+    "os.img.sig",
+  ]]);
+  const [workflow] = doc.formulation[0].workflows;
+  assert.match(workflow.uid, V5_URN);
+  assert.equal(workflow.uid, doc.serialNumber);
+  assert.equal("timeStart" in workflow, false);
+  assert.deepEqual(
+    doc.formulation[0].workflows[0].tasks[0].outputs.map((o: Json) => o.resource.ref),
+    ["artifact:os.img", "artifact:os.img.sig"],
+  );
+});
+
+Deno.test("artifacts BOM in XML validates against bom-1.6.xsd, with the same facts", async () => {
+  for (const opts of [{}, { artifacts: ARTIFACTS, codebuild: {} }]) {
+    const xml = (await artifacts(labelled(), { ...opts, format: "xml" })).text;
+    await assertValidXsd(xml, "1.6");
+    const bom = parseXml(xml);
+    const formula = child(child(bom, "formulation"), "formula");
+    assert.equal(child(child(formula, "components"), "component").attrs["bom-ref"], PURL);
+    const workflow = child(child(formula, "workflows"), "workflow");
+    assert.equal(child(child(workflow, "taskTypes"), "taskType").text, "build");
+  }
+});
+
+Deno.test("an AWS-managed image: name and tag only, no purl, hash or digest version; marked unresolved", async () => {
+  const managed = managedImage("aws/codebuild/standard:7.0")!;
+  for (const spec of ["1.6", "1.5"] as const) {
+    const doc = await assertValidJson((await sbom(managed, { specVersion: spec })).text, spec);
+    const c = doc.metadata.component;
+    assert.equal(c.name, "aws/codebuild/standard");
+    assert.equal(c.version, "7.0");
+    assert.equal("purl" in c || "hashes" in c, false);
+    assert.equal(props(doc).get(`${NS}:image:resolved-by`), "unresolved");
+    assert.match(props(doc).get(`${NS}:image:unresolved-reason`)!, /AWS-managed CodeBuild image/);
+    await assertValidXsd((await sbom(managed, { format: "xml", specVersion: spec })).text, spec);
+  }
+  const art = await assertValidJson((await artifacts(managed)).text, "1.6");
+  assert.equal(art.formulation[0].components[0].name, "aws/codebuild/standard");
+});
+
+Deno.test("golden: the component, the artifacts BOM (JSON and XML)", async () => {
+  await golden(
+    "component.cdx.json",
+    await cyclonedxComponent(labelled(), { specVersion: "1.6", includeEnv: false, clock: fixedClock() }),
+  );
+  await golden("artifacts.cdx.json", (await artifacts(labelled())).bytes);
+  await golden("artifacts.cdx.xml", (await artifacts(labelled(), { format: "xml" })).bytes);
 });

@@ -132,16 +132,19 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
       assert.deepEqual(await snapshot(dir), before);
     });
 
-    await t.step("capture failing while writing (one target is a directory): all or nothing", async () => {
-      const dir = await freshDir();
-      await Deno.writeTextFile(`${dir}/manifest.json`, "old manifest\n");
-      await Deno.mkdir(`${dir}/config.json`);
-      const before = await snapshot(dir);
-      const r = await tool(["capture", "-u", good, "--output-dir", dir]);
-      assertFailedQuietly(r, /config\.json.*is a directory/);
-      // No file replaced, none added, no temporary file left over.
-      assert.deepEqual(await snapshot(dir), before);
-    });
+    await t.step(
+      "capture with a directory where a file goes: stops before writing, nothing changed",
+      async () => {
+        const dir = await freshDir();
+        await Deno.writeTextFile(`${dir}/manifest.json`, "old manifest\n");
+        await Deno.mkdir(`${dir}/build-env.config.json`);
+        const before = await snapshot(dir);
+        const r = await tool(["capture", "-u", good, "--output-dir", dir]);
+        assertFailedQuietly(r, /build-env\.config\.json is in the way/);
+        // No file replaced, none added, no temporary file left over.
+        assert.deepEqual(await snapshot(dir), before);
+      },
+    );
 
     await t.step(
       "a successful -o replaces the file atomically: new inode, right bytes, no leftovers",
@@ -167,31 +170,41 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
       const dir = await freshDir();
       await Deno.writeTextFile(`${dir}/sbom.json`, "old\n", { mode: 0o600 });
       await Deno.chmod(`${dir}/sbom.json`, 0o600);
-      await Deno.writeTextFile(`${dir}/config.json`, "old\n");
-      await Deno.chmod(`${dir}/config.json`, 0o640);
       const r = await tool(["sbom", "-u", good, "-o", `${dir}/sbom.json`]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal((await Deno.stat(`${dir}/sbom.json`)).mode! & 0o777, 0o600);
+      // A file capture owns, made private by the user, stays private when capture replaces it.
+      assert.equal((await tool(["capture", "-u", good, "--output-dir", dir])).code, 0);
+      await Deno.chmod(`${dir}/build-env.config.json`, 0o640);
       const c = await tool(["capture", "-u", good, "--output-dir", dir]);
       assert.equal(c.code, 0, c.stderr);
-      assert.equal((await Deno.stat(`${dir}/config.json`)).mode! & 0o777, 0o640);
-      assert.equal(sha256Digest(await Deno.readFile(`${dir}/config.json`)), sha256Digest(oci.configBytes));
+      assert.equal((await Deno.stat(`${dir}/build-env.config.json`)).mode! & 0o777, 0o640);
+      assert.equal(
+        sha256Digest(await Deno.readFile(`${dir}/build-env.config.json`)),
+        sha256Digest(oci.configBytes),
+      );
     });
 
-    await t.step("a successful capture replaces every file and leaves nothing else behind", async () => {
+    await t.step("a successful capture replaces its files and leaves nothing else behind", async () => {
       const dir = await freshDir();
-      await Deno.writeTextFile(`${dir}/config.json`, "old config\n");
-      const before = await Deno.stat(`${dir}/config.json`);
+      await Deno.writeTextFile(`${dir}/config.json`, "the user's config\n");
+      assert.equal((await tool(["capture", "-u", good, "--output-dir", dir])).code, 0);
+      const before = await Deno.stat(`${dir}/build-env.config.json`);
       const r = await tool(["capture", "-u", good, "--output-dir", dir]);
       assert.equal(r.code, 0, r.stderr);
       const after = await snapshot(dir);
-      assert.deepEqual(
-        Object.keys(after).sort(),
-        ["config.json", "image.descriptor.json", "manifest.json", "sbom.cdx.json"],
-      );
-      assert.notEqual(after["config.json"].ino, before.ino);
-      assert.equal(after["config.json"].digest, sha256Digest(oci.configBytes));
-      assert.equal(after["manifest.json"].digest, oci.manifestDigest);
+      assert.deepEqual(Object.keys(after).sort(), [
+        "build-env.capture.json",
+        "build-env.cdx.json",
+        "build-env.config.json",
+        "build-env.descriptor.json",
+        "build-env.manifest.json",
+        "config.json",
+      ]);
+      assert.notEqual(after["build-env.config.json"].ino, before.ino, "replaced, not rewritten in place");
+      assert.equal(after["build-env.config.json"].digest, sha256Digest(oci.configBytes));
+      assert.equal(after["build-env.manifest.json"].digest, oci.manifestDigest);
+      assert.equal(await Deno.readTextFile(`${dir}/config.json`), "the user's config\n");
     });
 
     await t.step("-o - writes to stdout, and no file named '-' appears", async () => {

@@ -288,11 +288,14 @@ Deno.test("configPlatform: what the config declares, or nothing", () => {
     architecture: "arm",
     variant: "v7",
   });
-  assert.deepStrictEqual(configPlatform({ os: "windows", architecture: "amd64", "os.version": "10.0.20348" }), {
-    os: "windows",
-    architecture: "amd64",
-    "os.version": "10.0.20348",
-  });
+  assert.deepStrictEqual(
+    configPlatform({ os: "windows", architecture: "amd64", "os.version": "10.0.20348" }),
+    {
+      os: "windows",
+      architecture: "amd64",
+      "os.version": "10.0.20348",
+    },
+  );
   assert.equal(configPlatform({}), undefined);
   assert.equal(configPlatform({ os: "linux" }), undefined);
 });
@@ -303,16 +306,28 @@ Deno.test("samePlatform: an index entry's claim against the config's declaration
     [{ os: "linux", architecture: "arm64", variant: "v8" }, { os: "linux", architecture: "arm64" }],
     [{ os: "linux", architecture: "arm64" }, { os: "linux", architecture: "aarch64", variant: "8" }],
     [{ os: "linux", architecture: "arm", variant: "v6" }, { os: "linux", architecture: "arm" }], // config silent
-    [{ os: "linux", architecture: "arm64", variant: "v9" }, { os: "linux", architecture: "arm64", variant: "9.0" }],
+    [{ os: "linux", architecture: "arm64", variant: "v9" }, {
+      os: "linux",
+      architecture: "arm64",
+      variant: "9.0",
+    }],
   ];
-  for (const [claimed, actual] of yes) assert.ok(samePlatform(claimed, actual), JSON.stringify([claimed, actual]));
+  for (const [claimed, actual] of yes) {
+    assert.ok(samePlatform(claimed, actual), JSON.stringify([claimed, actual]));
+  }
   const no: [Platform, Platform][] = [
     [{ os: "linux", architecture: "amd64" }, { os: "windows", architecture: "arm64" }],
     [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64" }],
-    [{ os: "linux", architecture: "arm", variant: "v6" }, { os: "linux", architecture: "arm", variant: "v7" }],
+    [{ os: "linux", architecture: "arm", variant: "v6" }, {
+      os: "linux",
+      architecture: "arm",
+      variant: "v7",
+    }],
     [{ os: "linux", architecture: "arm64" }, { os: "linux", architecture: "arm64", variant: "v9" }],
   ];
-  for (const [claimed, actual] of no) assert.ok(!samePlatform(claimed, actual), JSON.stringify([claimed, actual]));
+  for (const [claimed, actual] of no) {
+    assert.ok(!samePlatform(claimed, actual), JSON.stringify([claimed, actual]));
+  }
 });
 
 Deno.test("parsePlatform: an OS alone is that OS on the host's architecture; containerd's variant aliases", () => {
@@ -326,7 +341,11 @@ Deno.test("parsePlatform: an OS alone is that OS on the host's architecture; con
   assert.deepStrictEqual(parsePlatform("amd64", host), { os: "linux", architecture: "amd64" });
   assert.deepStrictEqual(parsePlatform("arm64/v8.0"), { os: "linux", architecture: "arm64" });
   for (const v of ["9", "9.0", "v9.0", "v9"]) {
-    assert.deepStrictEqual(parsePlatform(`linux/arm64/${v}`), { os: "linux", architecture: "arm64", variant: "v9" });
+    assert.deepStrictEqual(parsePlatform(`linux/arm64/${v}`), {
+      os: "linux",
+      architecture: "arm64",
+      variant: "v9",
+    });
   }
   assert.deepStrictEqual(parsePlatform("linux/arm/5"), { os: "linux", architecture: "arm", variant: "v5" });
   assert.deepStrictEqual(parsePlatform("linux/amd64/v1"), { os: "linux", architecture: "amd64" });

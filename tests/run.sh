@@ -19,6 +19,7 @@ declare -A need=(
   [openssl]=openssl
   [zsh]=zsh
   [fish]=fish
+  [xmllint]=libxml2-utils
 )
 missing=()
 for bin in "${!need[@]}"; do

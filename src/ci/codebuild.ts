@@ -7,11 +7,6 @@
  * @module
  */
 
-import { PROJECT_URL } from "../version.ts";
-
-/** The builder id used when neither `--builder-id` nor CodeBuild variables name one: the tool's URI. */
-export const DEFAULT_BUILDER_ID = PROJECT_URL;
-
 /** What CodeBuild tells a build about itself. Every field is optional: outside CodeBuild all are unset. */
 export interface CodeBuildContext {
   /** CODEBUILD_BUILD_IMAGE: the build environment image reference. */
@@ -26,6 +21,13 @@ export interface CodeBuildContext {
   sourceRepoUrl?: string;
   /** CODEBUILD_RESOLVED_SOURCE_VERSION (a commit id for git sources). */
   resolvedSourceVersion?: string;
+  /**
+   * The source ref the build was asked for: CODEBUILD_WEBHOOK_HEAD_REF (`refs/heads/main`, for webhook builds),
+   * else CODEBUILD_SOURCE_VERSION (a branch, tag, commit, `pr/123`, or an S3 object version).
+   */
+  sourceRef?: string;
+  /** CODEBUILD_BUILD_NUMBER: the project's build counter. */
+  buildNumber?: string;
   /** CODEBUILD_START_TIME (epoch milliseconds) as RFC 3339 UTC, e.g. `2024-10-13T15:35:38Z`. */
   startedOn?: string;
   /** CODEBUILD_INITIATOR (`codepipeline/NAME`, an IAM user or role, ...). */
@@ -50,10 +52,15 @@ export function projectArnFromBuildArn(buildArn: string): string | undefined {
 }
 
 /**
- * The SLSA builder id: `explicit` (`--builder-id`) if given, else the CodeBuild project ARN
- * (CODEBUILD_PROJECT_ARN, else derived from CODEBUILD_BUILD_ARN), else {@link DEFAULT_BUILDER_ID}.
+ * The SLSA builder id: `explicit` if given, else the CodeBuild project ARN (CODEBUILD_PROJECT_ARN, else derived
+ * from CODEBUILD_BUILD_ARN); undefined when neither says who the builder is (the tool itself is not).
  */
-export function builderIdFor(ctx: CodeBuildContext, explicit?: string): string {
+export function builderIdFor(ctx: CodeBuildContext, explicit?: string): string | undefined {
   const given = explicit?.trim();
-  return given || ctx.projectArn || DEFAULT_BUILDER_ID;
+  return given || ctx.projectArn || undefined;
+}
+
+/** Whether the context is a CodeBuild build (it has a build ARN or id). */
+export function isCodeBuild(ctx: CodeBuildContext): boolean {
+  return ctx.buildArn !== undefined || ctx.buildId !== undefined;
 }

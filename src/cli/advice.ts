@@ -20,7 +20,10 @@ export const ADVICE: Record<Advice, string> = {
   "subject": "pass --subject FILE for each artifact, or use --format descriptor for the image alone",
   "subject-names": "subjects are named by basename; give each --subject file a distinct name",
   "pin-digest": "pin the image by digest: -u REPOSITORY@sha256:...",
-  "managed-image": "run the build in your own image from ECR (or another registry), or pass -u with that image",
+  "builder-id":
+    "pass --builder-id URI (your CI system or build host); inside CodeBuild it is the project ARN",
+  "managed-image":
+    "run the build in your own image from ECR (or another registry), or pass -u with that image",
   "registry-endpoint":
     "use HOST=URL, for example 123456789012.dkr.ecr.us-east-1.amazonaws.com=https://vpce.example:443",
 };

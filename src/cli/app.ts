@@ -83,7 +83,9 @@ function flagOf(o: OptionSpec): AnyFlag {
       ? { kind: "enum", brief, values: o.choices, default: o.default, placeholder: o.value }
       : { kind: "enum", brief, values: o.choices, optional: true, placeholder: o.value };
   }
-  if (typeof o.default === "string") return { kind: "parsed", brief, parse: String, default: o.default, placeholder: o.value };
+  if (typeof o.default === "string") {
+    return { kind: "parsed", brief, parse: String, default: o.default, placeholder: o.value };
+  }
   return {
     kind: "parsed",
     brief,

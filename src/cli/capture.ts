@@ -10,13 +10,16 @@
  * @module
  */
 
+import { digestOf } from "../digest.ts";
 import { UsageError } from "../errors.ts";
 import { isUnresolved } from "../image.ts";
 import { checkDirectory, type OutputFile, writeFilesAtomic } from "../output.ts";
 import { claim, nextRecord } from "../ownership.ts";
 import type { RunContext } from "./context.ts";
 import { describeImage } from "./describe.ts";
+import { requireBuilder } from "./provenance.ts";
 import type { SbomCommandOptions } from "./sbom.ts";
+import { envelope, signerFor } from "./sign.ts";
 
 /** Options of `capture`. */
 export interface CaptureOptions extends SbomCommandOptions {
@@ -25,6 +28,7 @@ export interface CaptureOptions extends SbomCommandOptions {
   subject?: string[];
   builderId?: string;
   provenanceFormat?: "slsa-v1" | "slsa-v0.2";
+  sign?: string;
 }
 
 /** The file names `capture` writes, after the prefix: `<prefix>.manifest.json` and so on. */
@@ -36,6 +40,10 @@ export const CAPTURE_FILES = {
   sbomXml: "cdx.xml",
   descriptor: "descriptor.json",
   provenance: "intoto.json",
+  /** The provenance signed (`--sign`): a DSSE envelope, one JSON line. */
+  envelope: "intoto.jsonl",
+  artifactsJson: "artifacts.cdx.json",
+  artifactsXml: "artifacts.cdx.xml",
   record: "capture.json",
 } as const;
 
@@ -66,10 +74,16 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
   if (!dir) throw new UsageError("capture needs --output-dir DIR");
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
   if (!PREFIX.test(prefix)) {
-    throw new UsageError(`invalid --prefix "${prefix.slice(0, 60)}": one file name of letters, digits, . _ -`);
+    throw new UsageError(
+      `invalid --prefix "${prefix.slice(0, 60)}": one file name of letters, digits, . _ -`,
+    );
   }
   const clock = ctx.clock();
   const codebuild = ctx.codebuild();
+  if (opts.subject?.length) requireBuilder(codebuild, opts.builderId);
+  if (opts.sign && !opts.subject?.length) {
+    throw new UsageError("--sign signs the provenance, which capture writes only with --subject FILE");
+  }
   const nameOf = (file: string) => `${prefix}.${file}`;
   const shown = (name: string) => `${dir.replace(/\/+$/, "")}/${name}`;
   const dirPath = ctx.resolve(dir);
@@ -80,7 +94,9 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
   // Before any request: the directory exists, no subject is one of the outputs, and nothing in the way.
   await checkDirectory(at(recordName));
   const subjects = (opts.subject ?? []).map(ctx.resolve);
-  const outputs = new Map(await Promise.all(candidates.map(async (n) => [await canonical(at(n)), n] as const)));
+  const outputs = new Map(
+    await Promise.all(candidates.map(async (n) => [await canonical(at(n)), n] as const)),
+  );
   for (const [i, subject] of subjects.entries()) {
     const hit = outputs.get(await canonical(subject));
     if (hit) {
@@ -90,13 +106,14 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
     }
   }
   const ownership = await claim(dirPath, recordName, candidates);
+  const signer = opts.sign ? await signerFor(opts.sign, ctx) : undefined;
 
   const { hashSubjects } = await import("../subjects.ts");
   const [image, hashed] = await Promise.all([
     describeImage(ctx),
     hashSubjects(subjects),
   ]);
-  const [{ cyclonedxSbom }, { provenance }] = await Promise.all([
+  const [{ artifactsBom, cyclonedxSbom }, { provenance }] = await Promise.all([
     import("../formats/cyclonedx.ts"),
     import("../formats/slsa.ts"),
   ]);
@@ -108,21 +125,50 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
     add(CAPTURE_FILES.manifest, image.manifest.bytes);
     add(CAPTURE_FILES.config, image.config.bytes);
   }
-  add(
-    xml ? CAPTURE_FILES.sbomXml : CAPTURE_FILES.sbomJson,
-    await cyclonedxSbom(image, {
-      format: xml ? "xml" : "json",
-      specVersion: opts.specVersion ?? "1.6",
-      includeEnv: opts.includeEnv === true,
-      clock,
-    }),
-  );
-  const common = { subjects: hashed, builderId: opts.builderId, codebuild };
+  const sbomOptions = {
+    format: xml ? "xml" : "json",
+    specVersion: opts.specVersion ?? "1.6",
+    includeEnv: opts.includeEnv === true,
+    clock,
+  } as const;
+  const sbomName = nameOf(xml ? CAPTURE_FILES.sbomXml : CAPTURE_FILES.sbomJson);
+  add(xml ? CAPTURE_FILES.sbomXml : CAPTURE_FILES.sbomJson, await cyclonedxSbom(image, sbomOptions));
+  if (hashed.length) {
+    add(
+      xml ? CAPTURE_FILES.artifactsXml : CAPTURE_FILES.artifactsJson,
+      await artifactsBom(image, {
+        ...sbomOptions,
+        specVersion: "1.6",
+        artifacts: hashed,
+        artifactType: opts.subjectType ?? "file",
+        codebuild,
+      }),
+    );
+  }
+  const common = { subjects: hashed, builderId: opts.builderId, codebuild, clock };
   if (!isUnresolved(image)) {
     add(CAPTURE_FILES.descriptor, await provenance(image, { ...common, format: "descriptor" }));
   }
   if (hashed.length) {
-    add(CAPTURE_FILES.provenance, await provenance(image, { ...common, format: opts.provenanceFormat ?? "slsa-v1" }));
+    // The documents written beside the statement, by digest: a verifier can check they belong to this run.
+    const mediaType = xml ? "application/vnd.cyclonedx+xml" : "application/vnd.cyclonedx+json";
+    const byproducts = await Promise.all(
+      files.filter((f) => f.name.endsWith(xml ? ".cdx.xml" : ".cdx.json")).map(async (f) => ({
+        name: f.name,
+        digest: { sha256: (await digestOf(f.bytes)).slice("sha256:".length) },
+        mediaType,
+      })),
+    );
+    if (!byproducts.some((b) => b.name === sbomName)) {
+      throw new Error("the SBOM must be among the byproducts");
+    }
+    const statement = await provenance(image, {
+      ...common,
+      format: opts.provenanceFormat ?? "slsa-v1",
+      byproducts,
+    });
+    if (signer) add(CAPTURE_FILES.envelope, await envelope(statement, signer));
+    else add(CAPTURE_FILES.provenance, statement);
   }
   const record = await nextRecord(ownership, files);
   // Checked again just before writing: a file may have appeared in the way while the registry answered.

@@ -18,6 +18,7 @@ import type { ImageSource } from "../source.ts";
 import { checkDirectory, writeFileAtomic } from "../output.ts";
 import { clockFrom, codebuildFrom, credentialSettings, type Env, inCodeBuild } from "./environment.ts";
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECONDS } from "./options.ts";
+import { TOOL_NAME } from "../version.ts";
 
 /** Process-level inputs and outputs of a run: parameters, so tests run the CLI in-process. */
 export interface RunIO {
@@ -72,8 +73,10 @@ export interface RunContext {
   codebuild(): CodeBuildContext;
   /** Debug log (with --verbose). */
   log?: (line: string) => void;
-  /** One note to stderr (files written, warnings), redacted and escaped. */
+  /** One note to stderr (files written), redacted and escaped. */
   note(line: string): void;
+  /** One warning line to stderr (`ecrimagemetadataextractor: warning: ...`), redacted and escaped. */
+  warn(line: string): void;
   /** Secrets learnt during the run; everything printed is redacted against them. */
   secrets: string[];
   /** The run's deadline. */
@@ -148,6 +151,7 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
   const { env } = io;
   const secrets: string[] = [];
   const note = (line: string) => io.stderr(safeLine(line, secrets));
+  const warn = (line: string) => note(`${TOOL_NAME}: warning: ${line}`);
   const log = options.verbose ? (line: string) => note(`debug: ${line}`) : undefined;
   const input = (options.imageUri ?? env.CODEBUILD_BUILD_IMAGE ?? "").trim();
   if (!input) {
@@ -161,8 +165,8 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
   if (options.imageUri !== undefined && inCodeBuild(env)) {
     const buildImage = env.CODEBUILD_BUILD_IMAGE?.trim();
     if (buildImage && !sameRepository(options.imageUri, buildImage)) {
-      note(
-        `warning: -u names ${options.imageUri}, but this CodeBuild build runs in ${buildImage} ` +
+      warn(
+        `-u names ${options.imageUri}, but this CodeBuild build runs in ${buildImage} ` +
           "(CODEBUILD_BUILD_IMAGE); the documents describe the -u image and record both",
       );
     }
@@ -235,6 +239,7 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
     codebuild,
     log,
     note,
+    warn,
     secrets,
     signal: deadline,
     resolve,
@@ -251,7 +256,8 @@ export function managedImage(input: string): UnresolvedImage | undefined {
     unresolved: true,
     input,
     name: m?.[1] ?? input,
-    reason: "an AWS-managed CodeBuild image, which is in no registry this tool can read: not resolved to a digest",
+    reason:
+      "an AWS-managed CodeBuild image, which is in no registry this tool can read: not resolved to a digest",
   };
   if (m?.[2]) image.tag = m[2];
   return image;

@@ -7,7 +7,7 @@
 
 import { UsageError } from "../errors.ts";
 import type { DescribedImage, ResolvedImage } from "../image.ts";
-import { resolveImage, type ImageSource } from "../source.ts";
+import { type ImageSource, resolveImage } from "../source.ts";
 import type { RunContext } from "./context.ts";
 
 /** Resolve the run's image on an open source, with the clock's time as the time of resolution. */
@@ -18,9 +18,7 @@ export function resolveFor(ctx: RunContext, source: ImageSource): Promise<Resolv
 /** The image `sbom`, `provenance` and `capture` describe (a warning line for one that cannot be resolved). */
 export async function describeImage(ctx: RunContext): Promise<DescribedImage> {
   if (ctx.unresolved) {
-    ctx.note(
-      `warning: ${ctx.input} is ${ctx.unresolved.reason}; the documents describe it by name and tag only`,
-    );
+    ctx.warn(`${ctx.input} is ${ctx.unresolved.reason}; the documents describe it by name and tag only`);
     return ctx.unresolved;
   }
   await using source = await ctx.openSource();

@@ -143,6 +143,8 @@ export function codebuildFrom(env: Env): CodeBuildContext {
     ["projectArn", projectArn || undefined],
     ["sourceRepoUrl", get(env, "CODEBUILD_SOURCE_REPO_URL")],
     ["resolvedSourceVersion", get(env, "CODEBUILD_RESOLVED_SOURCE_VERSION")],
+    ["sourceRef", get(env, "CODEBUILD_WEBHOOK_HEAD_REF") ?? get(env, "CODEBUILD_SOURCE_VERSION")],
+    ["buildNumber", get(env, "CODEBUILD_BUILD_NUMBER")],
     ["startedOn", startTime ? epochMillisToRfc3339(startTime) : undefined],
     ["initiator", get(env, "CODEBUILD_INITIATOR")],
     ["region", get(env, "AWS_REGION") ?? get(env, "AWS_DEFAULT_REGION")],

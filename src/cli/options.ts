@@ -104,13 +104,43 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
+/** The artifact types `--subject-type` accepts (CycloneDX component types; `src/formats/cyclonedx.ts`). */
+export const SUBJECT_TYPES = [
+  "file",
+  "firmware",
+  "operating-system",
+  "application",
+  "library",
+  "container",
+  "device",
+  "data",
+] as const;
+
+/** `--subject-type`: `sbom` and `capture`. */
+const SUBJECT_TYPE: OptionSpec = {
+  name: "subject-type",
+  value: "TYPE",
+  description: "CycloneDX component type of the --subject artifacts in their BOM",
+  choices: SUBJECT_TYPES,
+  default: "file",
+};
+
+/** `--sign`: `provenance` and `capture`. */
+const SIGN: OptionSpec = {
+  name: "sign",
+  value: "KEYREF",
+  description: "write a signed DSSE envelope instead of the bare statement: a PEM file with an ECDSA P-256 " +
+    "private key, or awskms:///KEY-ID-ARN-OR-ALIAS (cosign's syntax)",
+  complete: "file",
+};
+
 /** `--format`, `--spec-version`, `--include-env`: `sbom` and `capture`. */
 export const SBOM_OPTIONS: readonly OptionSpec[] = [
   {
     name: "format",
     value: "FORMAT",
-    description: "SBOM format",
-    choices: ["cyclonedx-json", "cyclonedx-xml"],
+    description: "SBOM format (cyclonedx-component: the image's component alone, JSON; sbom only)",
+    choices: ["cyclonedx-json", "cyclonedx-xml", "cyclonedx-component"],
     default: "cyclonedx-json",
   },
   {
@@ -138,7 +168,7 @@ export const SUBJECT_OPTIONS: readonly OptionSpec[] = [
   {
     name: "builder-id",
     value: "URI",
-    description: "builder id; default: the CodeBuild project ARN",
+    description: "builder id (who ran the build): required outside CodeBuild, where it is the project ARN",
   },
 ];
 
@@ -162,9 +192,22 @@ export const COMMANDS = {
   },
   sbom: {
     aliases: [],
-    description: "CycloneDX SBOM describing the image",
+    description:
+      "CycloneDX SBOM describing the image (with --subject: the artifacts' BOM, built in the image)",
     image: true,
-    options: SBOM_OPTIONS,
+    options: [
+      ...SBOM_OPTIONS,
+      {
+        name: "subject",
+        value: "FILE",
+        description:
+          "an artifact built in the image: the BOM describes the artifacts, with the image in its " +
+          "formulation; repeatable",
+        repeatable: true,
+        complete: "file",
+      },
+      SUBJECT_TYPE,
+    ],
   },
   provenance: {
     aliases: [],
@@ -179,6 +222,7 @@ export const COMMANDS = {
         choices: ["slsa-v1", "slsa-v0.2", "descriptor"],
         default: "slsa-v1",
       },
+      SIGN,
     ],
   },
   capture: {
@@ -195,7 +239,8 @@ export const COMMANDS = {
       {
         name: "prefix",
         value: "NAME",
-        description: "file name prefix: NAME.manifest.json, NAME.config.json, NAME.cdx.json, NAME.intoto.json, " +
+        description:
+          "file name prefix: NAME.manifest.json, NAME.config.json, NAME.cdx.json, NAME.intoto.json, " +
           "... and the record NAME.capture.json of what was written",
         default: "build-env",
       },
@@ -206,8 +251,12 @@ export const COMMANDS = {
         choices: ["slsa-v1", "slsa-v0.2"],
         default: "slsa-v1",
       },
-      ...SBOM_OPTIONS,
+      ...SBOM_OPTIONS.map((o) =>
+        o.name === "format" ? { ...o, description: "SBOM format", choices: o.choices!.slice(0, 2) } : o
+      ),
       ...SUBJECT_OPTIONS,
+      SUBJECT_TYPE,
+      SIGN,
     ],
   },
   completion: {

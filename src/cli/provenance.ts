@@ -1,19 +1,23 @@
 /**
  * `provenance`: an in-toto Statement with SLSA provenance naming the image (by digest) as a build dependency
- * of the `--subject` files.
+ * of the `--subject` files, bare or (`--sign`) as a signed DSSE envelope.
  *
  * @module
  */
 
+import { isCodeBuild } from "../ci/codebuild.ts";
 import { UsageError } from "../errors.ts";
 import type { CommonOptions, RunContext } from "./context.ts";
 import { describeImage } from "./describe.ts";
+import { envelope, signerFor } from "./sign.ts";
+import type { CodeBuildContext } from "../ci/codebuild.ts";
 
 /** Options of `provenance`. */
 export interface ProvenanceCommandOptions extends CommonOptions {
   subject?: string[];
   format?: "slsa-v1" | "slsa-v0.2" | "descriptor";
   builderId?: string;
+  sign?: string;
 }
 
 /** Throw the usage error for a statement without subjects, before any network or disk work. */
@@ -28,11 +32,28 @@ export function requireSubjects(format: string, subjects: readonly string[] | un
   }
 }
 
+/** Throw the usage error for a statement outside CodeBuild without `--builder-id`, before any request. */
+export function requireBuilder(codebuild: CodeBuildContext, builderId: string | undefined): void {
+  if (!builderId?.trim() && !isCodeBuild(codebuild)) {
+    throw new UsageError("provenance outside CodeBuild needs --builder-id URI: who ran the build", {
+      advice: "builder-id",
+    });
+  }
+}
+
 /** Run provenance. */
 export async function provenanceCommand(ctx: RunContext, opts: ProvenanceCommandOptions): Promise<void> {
   const format = opts.format ?? "slsa-v1";
   requireSubjects(format, opts.subject);
   const codebuild = ctx.codebuild();
+  const clock = ctx.clock();
+  if (format !== "descriptor") requireBuilder(codebuild, opts.builderId);
+  if (opts.sign && format === "descriptor") {
+    throw new UsageError(
+      "--sign signs statements; a descriptor is not one (use --format slsa-v1 or slsa-v0.2)",
+    );
+  }
+  const signer = opts.sign ? await signerFor(opts.sign, ctx) : undefined;
   const { hashSubjects } = await import("../subjects.ts");
   // Hash the (possibly many-GB) subjects while the registry answers.
   const [image, subjects] = await Promise.all([
@@ -40,5 +61,12 @@ export async function provenanceCommand(ctx: RunContext, opts: ProvenanceCommand
     format === "descriptor" ? Promise.resolve([]) : hashSubjects((opts.subject ?? []).map(ctx.resolve)),
   ]);
   const { provenance } = await import("../formats/slsa.ts");
-  await ctx.emit(await provenance(image, { format, subjects, builderId: opts.builderId, codebuild }));
+  const statement = await provenance(image, {
+    format,
+    subjects,
+    builderId: opts.builderId,
+    codebuild,
+    clock,
+  });
+  await ctx.emit(signer ? await envelope(statement, signer) : statement);
 }

@@ -1,17 +1,23 @@
 /**
- * `sbom`: a CycloneDX SBOM whose `metadata.component` is the image.
+ * `sbom`: a CycloneDX SBOM whose `metadata.component` is the image; or the image's component alone
+ * (`--format cyclonedx-component`); or, with `--subject`, the BOM of the artifacts built in the image, which
+ * records the image in its formulation.
  *
  * @module
  */
 
+import { UsageError } from "../errors.ts";
 import type { CommonOptions, RunContext } from "./context.ts";
 import { describeImage } from "./describe.ts";
+import type { SUBJECT_TYPES } from "./options.ts";
 
 /** Options of `sbom`. */
 export interface SbomCommandOptions extends CommonOptions {
-  format?: "cyclonedx-json" | "cyclonedx-xml";
+  format?: "cyclonedx-json" | "cyclonedx-xml" | "cyclonedx-component";
   specVersion?: "1.6" | "1.5";
   includeEnv?: boolean;
+  subject?: string[];
+  subjectType?: (typeof SUBJECT_TYPES)[number];
 }
 
 /**
@@ -20,14 +26,41 @@ export interface SbomCommandOptions extends CommonOptions {
  */
 export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<void> {
   const clock = ctx.clock();
+  const format = opts.format ?? "cyclonedx-json";
+  const artifacts = opts.subject ?? [];
+  if (artifacts.length && format === "cyclonedx-component") {
+    throw new UsageError(
+      "--subject writes the artifacts' BOM; --format cyclonedx-component is the image alone",
+    );
+  }
+  if (artifacts.length && opts.specVersion === "1.5") {
+    throw new UsageError("the artifacts' BOM (--subject) is written in CycloneDX 1.6 (its formulation)");
+  }
+  const codebuild = artifacts.length ? ctx.codebuild() : undefined;
+  const hashing = artifacts.length
+    ? import("../subjects.ts").then((m) => m.hashSubjects(artifacts.map(ctx.resolve)))
+    : Promise.resolve([]);
   const describing = describeImage(ctx);
   const formatter = import("../formats/cyclonedx.ts");
-  const [image, { cyclonedxSbom }] = await Promise.all([describing, formatter]);
-  const bytes = await cyclonedxSbom(image, {
-    format: opts.format === "cyclonedx-xml" ? "xml" : "json",
+  const [image, subjects, cdx] = await Promise.all([describing, hashing, formatter]);
+  const common = {
     specVersion: opts.specVersion ?? "1.6",
     includeEnv: opts.includeEnv === true,
     clock,
-  });
+  } as const;
+  if (format === "cyclonedx-component") {
+    await ctx.emit(await cdx.cyclonedxComponent(image, common));
+    return;
+  }
+  const xml = format === "cyclonedx-xml";
+  const bytes = subjects.length
+    ? await cdx.artifactsBom(image, {
+      ...common,
+      format: xml ? "xml" : "json",
+      artifacts: subjects,
+      artifactType: opts.subjectType ?? "file",
+      codebuild,
+    })
+    : await cdx.cyclonedxSbom(image, { ...common, format: xml ? "xml" : "json" });
   await ctx.emit(bytes);
 }

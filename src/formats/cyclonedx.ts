@@ -1,15 +1,27 @@
 /**
- * CycloneDX SBOM (JSON or XML, spec 1.6 or 1.5) of one resolved image, built with the models and serialisers of
- * `@cyclonedx/cyclonedx-library` (loaded lazily: other commands do not pay for it).
+ * CycloneDX documents about an image, built with the models and serialisers of `@cyclonedx/cyclonedx-library`
+ * (loaded lazily: other commands do not pay for it), spec 1.6 or 1.5, JSON or XML:
  *
- * The image is `metadata.component` (type `container`); everything the manifest and config say about it is
- * recorded as properties in this project's namespace. Indexes `<n>` are 0-based positions in the source array
+ * - {@link cyclonedxSbom}: the image's SBOM; the image is `metadata.component` (type `container`);
+ * - {@link cyclonedxComponent}: that component alone (JSON), to splice into another BOM;
+ * - {@link artifactsBom}: the BOM of the artifacts a build produced (`metadata.component`), with the build
+ *   container and the build workflow in its `formulation`.
+ *
+ * The image component: `version` is the platform manifest digest (what the image is, whatever the tag says
+ * now); `supplier` is the `org.opencontainers.image.vendor` label and `authors` (1.6; `author` in 1.5) the
+ * `org.opencontainers.image.authors` label, when the image has them; everything the manifest and config say
+ * about it, and how its reference was resolved, is recorded as properties in this project's namespace. Indexes `<n>` are 0-based positions in the source array
  * (`layers`, `rootfs.diff_ids`, `history`, `config.Env`); history entries without `created_by` are skipped but
  * still counted, so `<n>` always points at the same entry of the config's `history`.
  *
  * | Property name                                           | Value                                       |
  * | ------------------------------------------------------- | ------------------------------------------- |
  * | `ecrimagemetadataextractor:image:reference`             | the image reference as given                |
+ * | `ecrimagemetadataextractor:image:tag`                   | the tag the reference named (when any)      |
+ * | `ecrimagemetadataextractor:image:resolved-by`           | `digest`, `tag` (may have moved since) or `only-image` (a layout's one image); `unresolved` |
+ * | `ecrimagemetadataextractor:image:resolved-digest`       | what the reference resolved to: the index digest, or the manifest's |
+ * | `ecrimagemetadataextractor:image:resolved-at`           | when (RFC 3339; SOURCE_DATE_EPOCH when set) |
+ * | `ecrimagemetadataextractor:image:unresolved-reason`     | why an image was not resolved (AWS-managed CodeBuild images) |
  * | `ecrimagemetadataextractor:image:manifest-digest`       | platform manifest digest (`sha256:<hex>`)   |
  * | `ecrimagemetadataextractor:image:manifest-media-type`   | platform manifest media type                |
  * | `ecrimagemetadataextractor:image:config-digest`         | config digest                               |
@@ -32,19 +44,36 @@
  *
  * Reproducibility: with `clock.sourceDateEpoch` set, `metadata.timestamp` is SOURCE_DATE_EPOCH and the serial
  * number is a UUIDv5 (in the namespace uuidV5(URL, PROJECT_URL)) of the tool version, spec version, options and
- * the image's origin and digests, so the same image and options give byte-identical output. Without it, the
- * timestamp is the current time and the serial number is random.
+ * the image's origin and digests, so the same image and options give byte-identical output. CycloneDX asks
+ * for a serial number unique to each BOM; a content-derived one is unique to each distinct BOM, and a build
+ * that is reproducible must be able to produce the same bytes twice, which a random serial would forbid (the
+ * README says more). Without it, the timestamp is the current time and the serial number is random.
  *
  * @module
  */
 
-import type { ResolvedImage } from "../image.ts";
+import type { CodeBuildContext } from "../ci/codebuild.ts";
+import {
+  type DescribedImage,
+  isUnresolved,
+  resolvedBy,
+  type ResolvedImage,
+  type Subject,
+  type UnresolvedImage,
+} from "../image.ts";
+import { rfc3339 } from "../time.ts";
 import { PROJECT_URL, TOOL_NAME, VERSION } from "../version.ts";
 import type { Clock } from "./clock.ts";
+import { type BuildWorkflow, formulationJson, formulationXml } from "./formulation.ts";
 import { digestHex, imagePurl, toolNamespace, uuidV5 } from "./image_ids.ts";
+import type { XmlElement } from "./xml.ts";
 
 /** The property namespace of this project. */
 export const PROPERTY_NAMESPACE = TOOL_NAME;
+
+/** The image labels the component's supplier and authors come from (OCI image-spec annotations.md). */
+export const VENDOR_LABEL = "org.opencontainers.image.vendor";
+export const AUTHORS_LABEL = "org.opencontainers.image.authors";
 
 /** What to produce. */
 export interface SbomOptions {
@@ -58,15 +87,48 @@ export interface SbomOptions {
   clock: Clock;
 }
 
+/** CycloneDX component types an artifact may have (`--subject-type`). */
+export const ARTIFACT_TYPES = [
+  "file",
+  "firmware",
+  "operating-system",
+  "application",
+  "library",
+  "container",
+  "device",
+  "data",
+] as const;
+
+/** What the artifacts BOM describes besides the image it was built in. */
+export interface ArtifactsBomOptions extends SbomOptions {
+  /** The build's outputs (at least one). */
+  artifacts: Subject[];
+  /** Their CycloneDX component type. */
+  artifactType: (typeof ARTIFACT_TYPES)[number];
+  /** What CodeBuild says about the build (empty outside CodeBuild). */
+  codebuild?: CodeBuildContext;
+}
+
 /** The properties recorded for an image, in output order (see the module table). */
-export function imageProperties(image: ResolvedImage, includeEnv: boolean): [string, string][] {
+export function imageProperties(image: DescribedImage, includeEnv: boolean): [string, string][] {
   const ns = PROPERTY_NAMESPACE;
   const out: [string, string][] = [];
   const add = (name: string, value: string | number | undefined) => {
     if (value !== undefined && value !== "") out.push([`${ns}:${name}`, String(value)]);
   };
+  if (isUnresolved(image)) {
+    add("image:reference", image.input);
+    add("image:tag", image.tag);
+    add("image:resolved-by", "unresolved");
+    add("image:unresolved-reason", image.reason);
+    return out;
+  }
   const { configJson: config, manifestJson: manifest, platform } = image;
   add("image:reference", image.origin.input);
+  add("image:tag", image.origin.tag);
+  add("image:resolved-by", resolvedBy(image.origin));
+  add("image:resolved-digest", (image.index ?? image.manifest).digest);
+  add("image:resolved-at", rfc3339(image.resolvedAt));
   add("image:manifest-digest", image.manifest.digest);
   add("image:manifest-media-type", image.manifest.mediaType);
   add("image:config-digest", image.config.digest);
@@ -94,20 +156,11 @@ export function imageProperties(image: ResolvedImage, includeEnv: boolean): [str
   return out;
 }
 
-/** `urn:uuid:` serial number: content-derived with SOURCE_DATE_EPOCH, else random. */
-export async function serialNumber(
-  image: ResolvedImage,
-  opts: Omit<SbomOptions, "format">,
-): Promise<string> {
-  const sde = opts.clock.sourceDateEpoch;
-  if (sde === undefined) return `urn:uuid:${opts.clock.randomUUID()}`;
+/** What a content-derived serial number (and workflow id) is derived from: the image's identity. */
+function imageIdentity(image: DescribedImage): unknown[] {
+  if (isUnresolved(image)) return ["unresolved", image.input];
   const { origin } = image;
-  const name = JSON.stringify([
-    "cyclonedx",
-    TOOL_NAME,
-    VERSION,
-    opts.specVersion,
-    opts.includeEnv,
+  return [
     origin.kind,
     origin.input,
     origin.registry,
@@ -116,7 +169,26 @@ export async function serialNumber(
     image.index?.digest ?? null,
     image.manifest.digest,
     image.config.digest,
+  ];
+}
+
+/** `urn:uuid:` serial number: content-derived with SOURCE_DATE_EPOCH, else random. */
+export async function serialNumber(
+  image: DescribedImage,
+  opts: Omit<SbomOptions, "format">,
+  extra: unknown[] = [],
+): Promise<string> {
+  const sde = opts.clock.sourceDateEpoch;
+  if (sde === undefined) return `urn:uuid:${opts.clock.randomUUID()}`;
+  const name = JSON.stringify([
+    "cyclonedx",
+    TOOL_NAME,
+    VERSION,
+    opts.specVersion,
+    opts.includeEnv,
+    ...imageIdentity(image),
     sde,
+    ...extra,
   ]);
   return `urn:uuid:${await uuidV5(await toolNamespace(PROJECT_URL), name)}`;
 }
@@ -164,6 +236,174 @@ export function loadCycloneDxLibrary(): Promise<CycloneDxLibrary> {
   return library;
 }
 
+/** A label of a resolved image, if it has it and it says something. */
+function label(image: DescribedImage, key: string): string | undefined {
+  if (isUnresolved(image)) return undefined;
+  const labels = image.configJson.config?.Labels;
+  const value = labels && Object.hasOwn(labels, key) ? labels[key]?.trim() : undefined;
+  return value ? value : undefined;
+}
+
+/** The image as a library component (for a resolved image: purl, manifest digest, hashes; else the name only). */
+async function imageComponent(
+  lib: CycloneDxLibrary,
+  image: DescribedImage,
+  opts: Omit<SbomOptions, "format">,
+) {
+  const { Models, Enums } = lib;
+  const properties = new Models.PropertyRepository(
+    imageProperties(image, opts.includeEnv).map(([name, value]) => new Models.Property(name, value)),
+  );
+  const vendor = label(image, VENDOR_LABEL);
+  const authors = label(image, AUTHORS_LABEL);
+  const common = {
+    properties,
+    ...(vendor ? { supplier: new Models.OrganizationalEntity({ name: vendor }) } : {}),
+    // CycloneDX 1.5 has the free-text `author`; 1.6 deprecates it for `authors`, which is added after
+    // normalisation (the library does not model it on components): see withExtras().
+    ...(authors && opts.specVersion === "1.5" ? { author: authors } : {}),
+  };
+  if (isUnresolved(image)) {
+    return new Models.Component(Enums.ComponentType.Container, image.name, {
+      bomRef: `unresolved:${image.input}`,
+      ...(image.tag ? { version: image.tag } : {}),
+      ...common,
+    });
+  }
+  const purl = await imagePurl(image);
+  return new Models.Component(Enums.ComponentType.Container, image.origin.repository, {
+    bomRef: purl,
+    version: image.manifest.digest,
+    purl,
+    hashes: new Models.HashDictionary([[Enums.HashAlgorithm["SHA-256"], digestHex(image.manifest.digest)]]),
+    ...common,
+  });
+}
+
+function toolComponent(lib: CycloneDxLibrary) {
+  const { Models, Enums } = lib;
+  return new Models.Component(Enums.ComponentType.Application, TOOL_NAME, {
+    bomRef: `${TOOL_NAME}@${VERSION}`,
+    version: VERSION,
+    externalReferences: new Models.ExternalReferenceRepository([
+      new Models.ExternalReference(PROJECT_URL, Enums.ExternalReferenceType.VCS),
+    ]),
+  });
+}
+
+/** What the library cannot model, added to its normalised output: component `authors` (1.6), `formulation`. */
+interface Extras {
+  /** bom-ref -> the authors text of that component. */
+  authors: Map<string, string>;
+  /** The build's formulation, with its container component. */
+  formulation?: { workflow: BuildWorkflow; container: InstanceType<CycloneDxLibrary["Models"]["Component"]> };
+}
+
+type Json = Record<string, unknown>;
+
+/** Add {@link Extras} to a JSON-normalised BOM (or component) in place. */
+function extendJson(node: Json, extras: Extras, formulation?: Json): void {
+  const visit = (c: unknown) => {
+    if (typeof c !== "object" || c === null) return;
+    const comp = c as Json;
+    const ref = comp["bom-ref"];
+    if (typeof ref === "string" && extras.authors.has(ref)) {
+      comp.authors = [{ name: extras.authors.get(ref) }];
+    }
+    if (Array.isArray(comp.components)) comp.components.forEach(visit);
+  };
+  visit(node);
+  const metadata = node.metadata as Json | undefined;
+  if (metadata?.component) visit(metadata.component);
+  if (Array.isArray(node.components)) node.components.forEach(visit);
+  if (formulation) {
+    for (const c of formulation.components as unknown[]) visit(c);
+    node.formulation = [formulation];
+  }
+}
+
+/** Add {@link Extras} to an XML-normalised BOM (or component) in place. */
+function extendXml(node: XmlElement, extras: Extras, formulation?: XmlElement): void {
+  const visit = (e: XmlElement) => {
+    if (typeof e.children !== "object") return;
+    const children = [...(e.children as Iterable<XmlElement>)];
+    const ref = e.attributes?.["bom-ref"];
+    if (e.name === "component" && typeof ref === "string" && extras.authors.has(ref)) {
+      // bom-1.6.xsd: supplier, manufacturer, authors, author, publisher, group, name, ...
+      let at = 0;
+      while (at < children.length && ["supplier", "manufacturer"].includes(children[at].name)) at++;
+      const author = {
+        type: "element",
+        name: "author",
+        children: [{ type: "element", name: "name", children: extras.authors.get(ref)! }],
+      } as XmlElement;
+      children.splice(at, 0, { type: "element", name: "authors", children: [author] });
+    }
+    children.forEach(visit);
+    e.children = children;
+  };
+  visit(node);
+  if (formulation) {
+    visit(formulation);
+    node.children = [...(node.children as Iterable<XmlElement>), formulation];
+  }
+}
+
+/** Serialise `bom` with the library's normalisers, plus the extras, as JSON or XML text with a newline. */
+async function serialise(
+  lib: CycloneDxLibrary,
+  bom: InstanceType<CycloneDxLibrary["Models"]["Bom"]>,
+  opts: Omit<SbomOptions, "clock" | "includeEnv">,
+  extras: Extras,
+): Promise<Uint8Array> {
+  const { Serialize, Spec } = lib;
+  const spec = opts.specVersion === "1.5" ? Spec.Spec1dot5 : Spec.Spec1dot6;
+  const options = { sortLists: false };
+  if (opts.format === "xml") {
+    // The library's own XML serialiser wants the optional peer `xmlbuilder2` (about 160 modules); its base
+    // class with this tool's small writer needs nothing more, and only XML output loads it.
+    const { stringifyXml } = await import("./xml.ts");
+    const factory = new Serialize.XML.Normalize.Factory(spec);
+    const formulation = extras.formulation
+      ? formulationXml(
+        extras.formulation.workflow,
+        factory.makeForComponent().normalize(
+          extras.formulation.container,
+          options,
+          "component",
+        ) as XmlElement,
+      )
+      : undefined;
+    class XmlSerializer extends Serialize.XmlBaseSerializer {
+      protected _serialize(root: XmlElement): string {
+        extendXml(root, extras, formulation);
+        return stringifyXml(root);
+      }
+    }
+    return new TextEncoder().encode(new XmlSerializer(factory).serialize(bom, options));
+  }
+  const factory = new Serialize.JSON.Normalize.Factory(spec);
+  const formulation = extras.formulation
+    ? formulationJson(
+      extras.formulation.workflow,
+      factory.makeForComponent().normalize(extras.formulation.container, options),
+    )
+    : undefined;
+  class JsonSerializer extends Serialize.JsonSerializer {
+    // deno-lint-ignore no-explicit-any
+    protected override _serialize(root: any): string {
+      extendJson(root as Json, extras, formulation);
+      return `${JSON.stringify(root, null, 2)}\n`;
+    }
+  }
+  return new TextEncoder().encode(new JsonSerializer(factory).serialize(bom, options));
+}
+
+function authorsOf(image: DescribedImage, bomRef: string, specVersion: string): Map<string, string> {
+  const authors = label(image, AUTHORS_LABEL);
+  return authors && specVersion !== "1.5" ? new Map([[bomRef, authors]]) : new Map();
+}
+
 /**
  * The CycloneDX SBOM of `image`, serialised, with a trailing newline.
  *
@@ -174,51 +414,118 @@ export function loadCycloneDxLibrary(): Promise<CycloneDxLibrary> {
  * });
  * ```
  */
-export async function cyclonedxSbom(image: ResolvedImage, opts: SbomOptions): Promise<Uint8Array> {
-  const { Models, Enums, Spec, Serialize } = await loadCycloneDxLibrary();
-  const purl = await imagePurl(image);
-
-  const properties = new Models.PropertyRepository(
-    imageProperties(image, opts.includeEnv).map(([name, value]) => new Models.Property(name, value)),
-  );
-  const component = new Models.Component(Enums.ComponentType.Container, image.origin.repository, {
-    bomRef: purl,
-    version: image.origin.tag ?? image.manifest.digest,
-    purl,
-    hashes: new Models.HashDictionary([[Enums.HashAlgorithm["SHA-256"], digestHex(image.manifest.digest)]]),
-    properties,
-  });
-  const tool = new Models.Component(Enums.ComponentType.Application, TOOL_NAME, {
-    bomRef: `${TOOL_NAME}@${VERSION}`,
-    version: VERSION,
-    externalReferences: new Models.ExternalReferenceRepository([
-      new Models.ExternalReference(PROJECT_URL, Enums.ExternalReferenceType.VCS),
-    ]),
-  });
+export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): Promise<Uint8Array> {
+  const lib = await loadCycloneDxLibrary();
+  const { Models } = lib;
+  const component = await imageComponent(lib, image, opts);
   const bom = new Models.Bom({
     serialNumber: await serialNumber(image, opts),
     metadata: new Models.Metadata({
       timestamp: opts.clock.now(),
-      tools: new Models.Tools({ components: new Models.ComponentRepository([tool]) }),
+      tools: new Models.Tools({ components: new Models.ComponentRepository([toolComponent(lib)]) }),
       component,
     }),
   });
+  return await serialise(lib, bom, opts, {
+    authors: authorsOf(image, component.bomRef.value!, opts.specVersion),
+  });
+}
 
-  const spec = opts.specVersion === "1.5" ? Spec.Spec1dot5 : Spec.Spec1dot6;
-  let text: string;
-  if (opts.format === "xml") {
-    // The library's XML serialiser wants the optional peer `xmlbuilder2` (about 160 modules); its base class
-    // with this tool's own small writer needs nothing more, and only XML output loads it.
-    const { stringifyXml } = await import("./xml.ts");
-    class XmlSerializer extends Serialize.XmlBaseSerializer {
-      protected _serialize(root: Parameters<typeof stringifyXml>[0]): string {
-        return stringifyXml(root);
-      }
-    }
-    text = new XmlSerializer(new Serialize.XML.Normalize.Factory(spec)).serialize(bom, { sortLists: false });
-  } else {
-    const serializer = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(spec));
-    text = serializer.serialize(bom, { sortLists: false, space: 2 });
+/**
+ * The image's component alone, as JSON (CycloneDX 1.6 `component`, or 1.5): the object `metadata.component` of
+ * {@link cyclonedxSbom} holds, for `jq` or `cyclonedx merge` into the SBOM of what was built in the image.
+ *
+ * @example
+ * ```ts
+ * const component = JSON.parse(new TextDecoder().decode(await cyclonedxComponent(image, opts)));
+ * ```
+ */
+export async function cyclonedxComponent(
+  image: DescribedImage,
+  opts: Omit<SbomOptions, "format">,
+): Promise<Uint8Array> {
+  const lib = await loadCycloneDxLibrary();
+  const component = await imageComponent(lib, image, opts);
+  const spec = opts.specVersion === "1.5" ? lib.Spec.Spec1dot5 : lib.Spec.Spec1dot6;
+  const json = new lib.Serialize.JSON.Normalize.Factory(spec).makeForComponent().normalize(component, {
+    sortLists: false,
+  }) as unknown as Json;
+  extendJson(json, { authors: authorsOf(image, component.bomRef.value!, opts.specVersion) });
+  return new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`);
+}
+
+/**
+ * The BOM of a build's artifacts: `metadata.component` is the artifact (with several, each is one of
+ * `components`), with its SHA-256 and the given type; `formulation` holds the build container (the image, by
+ * digest) and a workflow for the build (uid: the CodeBuild build ARN, or a content-derived URN outside
+ * CodeBuild; its start time; the container as its task's runtime; the artifacts as its outputs). Spec 1.6 only
+ * (1.5 has formulation too, but this tool writes it for 1.6).
+ *
+ * @example
+ * ```ts
+ * const bytes = await artifactsBom(image, { ...opts, artifacts: subjects, artifactType: "firmware" });
+ * ```
+ */
+export async function artifactsBom(image: DescribedImage, opts: ArtifactsBomOptions): Promise<Uint8Array> {
+  const lib = await loadCycloneDxLibrary();
+  const { Models, Enums } = lib;
+  const cb = opts.codebuild ?? {};
+  const type = Object.values(Enums.ComponentType).includes(opts.artifactType as never)
+    ? opts.artifactType as InstanceType<typeof Models.Component>["type"]
+    : Enums.ComponentType.File;
+  const artifacts = opts.artifacts.map((a) =>
+    new Models.Component(type, a.name, {
+      bomRef: `artifact:${a.name}`,
+      hashes: new Models.HashDictionary([[Enums.HashAlgorithm["SHA-256"], a.digest.sha256]]),
+    })
+  );
+  const container = await imageComponent(lib, image, opts);
+  const containerRef = container.bomRef.value!;
+  const extra = ["artifacts", opts.artifactType, ...opts.artifacts.map((a) => [a.name, a.digest.sha256])];
+  const serial = await serialNumber(image, opts, extra);
+  const workflow: BuildWorkflow = {
+    formulaRef: "formula:build",
+    workflowRef: "workflow:build",
+    taskRef: "task:build",
+    uid: cb.buildArn ?? serial,
+    name: cb.buildId ? `CodeBuild build ${cb.buildId}` : "build",
+    ...(cb.startedOn ? { timeStart: cb.startedOn } : {}),
+    containerRef,
+    outputs: artifacts.map((a) => a.bomRef.value!),
+    ...(cb.sourceRepoUrl ? { source: { url: plainUrl(cb.sourceRepoUrl) } } : {}),
+    properties: [
+      ["projectArn", cb.projectArn],
+      ["initiator", cb.initiator],
+      ["region", cb.region],
+      ["resolvedSourceVersion", cb.resolvedSourceVersion],
+    ].filter(([, v]) => v !== undefined).map(([k, v]) => [`${PROPERTY_NAMESPACE}:codebuild:${k}`, v!]),
+  };
+  const bom = new Models.Bom({
+    serialNumber: serial,
+    metadata: new Models.Metadata({
+      timestamp: opts.clock.now(),
+      tools: new Models.Tools({ components: new Models.ComponentRepository([toolComponent(lib)]) }),
+      ...(artifacts.length === 1 ? { component: artifacts[0] } : {}),
+    }),
+    ...(artifacts.length > 1 ? { components: new Models.ComponentRepository(artifacts) } : {}),
+  });
+  return await serialise(lib, bom, { ...opts, specVersion: "1.6" }, {
+    authors: authorsOf(image, containerRef, "1.6"),
+    formulation: { workflow, container },
+  });
+}
+
+/** A URL fit for a document: no user info (it may be a token), no query or fragment. */
+function plainUrl(text: string): string {
+  try {
+    const u = new URL(text.trim());
+    u.username = "";
+    u.password = "";
+    u.search = "";
+    u.hash = "";
+    return u.toString();
+  } catch {
+    // scp-like `git@host:path`: the user part names no secret, but drop it all the same.
+    return text.trim().replace(/^[^@/]+@/, "");
   }
-  return new TextEncoder().encode(text.endsWith("\n") ? text : `${text}\n`);
 }

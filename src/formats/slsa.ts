@@ -1,45 +1,53 @@
 /**
- * in-toto statements with SLSA provenance that name the resolved image as the build environment the subjects
- * were built in, and the image alone as a SLSA ResourceDescriptor.
+ * in-toto statements with SLSA provenance that name the resolved image, by digest, as the build environment
+ * the subjects were built in, and the image alone as a SLSA ResourceDescriptor.
  *
  * Formats:
  * - `slsa-v1`: in-toto Statement v1 (`https://in-toto.io/Statement/v1`), predicate `https://slsa.dev/provenance/v1`.
  * - `slsa-v0.2`: in-toto Statement v0.1, predicate `https://slsa.dev/provenance/v0.2` (same facts, old shape).
  * - `descriptor`: the image's ResourceDescriptor only (no subjects).
  *
- * Build type {@link BUILD_TYPE} (`<PROJECT_URL>/buildtypes/container-build-environment/v1`):
- * - externalParameters: `image` (the reference as given), `platform` (`os/arch[/variant]` of the image).
- * - internalParameters (v1) / invocation.environment (v0.2): `codebuild` {buildImage, buildId, initiator,
- *   region} when any is set.
- * - resolvedDependencies (v1) / materials (v0.2): the image (uri = its `pkg:oci` purl, digest.sha256 = platform
- *   manifest), then the CodeBuild source when CODEBUILD_SOURCE_REPO_URL is set (uri `git+<url>` for http(s),
- *   ssh and git URLs, the URL unchanged otherwise (S3); digest.gitCommit = CODEBUILD_RESOLVED_SOURCE_VERSION for
- *   git sources). In v0.2 the source is also `invocation.configSource` (where the buildspec comes from).
- * - builder.id: the explicit builder id, else the CodeBuild project ARN, else the tool's URI (see
- *   src/ci/codebuild.ts).
- * - metadata: invocationId = CODEBUILD_BUILD_ARN, startedOn = CODEBUILD_START_TIME. No finish time: the output
- *   depends only on the image, the subjects and the environment, never on the clock.
+ * Build types: every statement names the document that defines its parameters, how each maps to a
+ * dependency, and an example: `docs/buildtypes/codebuild/v1.md` (a CodeBuild build),
+ * `docs/buildtypes/container/v1.md` (a build outside CodeBuild, in a container image), and their v0.2
+ * counterparts. `tests/buildtypes_test.ts` holds the code to those documents: every field written is defined
+ * there.
  *
- * Image ResourceDescriptor annotations: `configDigest`, `indexDigest` (when an index was read), `os`,
- * `architecture`, `variant` (when any).
+ * The builder is the CodeBuild project (its ARN) or the builder id given; never this tool, which only records.
+ * Annotations on the image are namespaced (`ecrimagemetadataextractor_...`), as SLSA's extension rules ask.
  *
  * Output: JSON, 2-space indented, trailing newline, keys in a fixed order.
  *
  * @module
  */
 
-import { builderIdFor, type CodeBuildContext } from "../ci/codebuild.ts";
+import { builderIdFor, type CodeBuildContext, isCodeBuild } from "../ci/codebuild.ts";
 import { UsageError } from "../errors.ts";
-import type { ResolvedImage, Subject } from "../image.ts";
-import { formatPlatform } from "../platform.ts";
+import { type DescribedImage, isUnresolved, resolvedBy, type ResolvedImage, type Subject } from "../image.ts";
+import { rfc3339 } from "../time.ts";
 import { PROJECT_URL } from "../version.ts";
 import type { Clock } from "./clock.ts";
 import { digestHex, imagePurl, imageReferenceName } from "./image_ids.ts";
 
-/** The buildType URI of this project's provenance. */
-export const BUILD_TYPE = `${PROJECT_URL}/buildtypes/container-build-environment/v1`;
-
 export type { Subject } from "../image.ts";
+
+/** Where the build type documents live: this repository's `docs/buildtypes/`. */
+const BUILD_TYPE_BASE = `${PROJECT_URL}/blob/main/docs/buildtypes`;
+
+/** The build types this tool writes, by shape: a CodeBuild build or a build outside it; SLSA v1 or v0.2. */
+export const BUILD_TYPES = {
+  codebuild: {
+    "slsa-v1": `${BUILD_TYPE_BASE}/codebuild/v1.md`,
+    "slsa-v0.2": `${BUILD_TYPE_BASE}/codebuild/v0.2.md`,
+  },
+  container: {
+    "slsa-v1": `${BUILD_TYPE_BASE}/container/v1.md`,
+    "slsa-v0.2": `${BUILD_TYPE_BASE}/container/v0.2.md`,
+  },
+} as const;
+
+/** The prefix of this tool's annotation keys. */
+export const ANNOTATION_PREFIX = "ecrimagemetadataextractor_";
 
 /** A SLSA v1 ResourceDescriptor (the fields this tool writes). */
 export interface ResourceDescriptor {
@@ -55,30 +63,46 @@ export interface ProvenanceOptions {
   format: "slsa-v1" | "slsa-v0.2" | "descriptor";
   /** The build outputs; at least one for the statement formats, ignored for `descriptor`. */
   subjects: Subject[];
-  /** The builder id; overrides what CodeBuild says. */
+  /** The builder id; overrides what CodeBuild says. Required outside CodeBuild. */
   builderId?: string;
   /** What CodeBuild says about the build (empty outside CodeBuild). */
   codebuild?: CodeBuildContext;
-  /** Accepted for symmetry with the SBOM options; provenance reads no clock (see the module notes). */
+  /** The run's clock: `finishedOn` (SOURCE_DATE_EPOCH when set). Without it, no finish time is written. */
   clock?: Clock;
+  /** Files the same run wrote beside the statement (the SBOM), by digest: `runDetails.byproducts`. */
+  byproducts?: ResourceDescriptor[];
 }
 
 /**
  * The image as a SLSA ResourceDescriptor: uri = purl, digest.sha256 = platform manifest hex, name =
- * `registry/repository:tag`, mediaType = manifest media type, annotations = config/index digests and platform.
+ * `registry/repository:tag`, mediaType = manifest media type, annotations = the config and index digests, the
+ * platform the config declares, and how the reference was resolved (as given, by tag or digest, to what, when).
  */
-export async function imageResourceDescriptor(image: ResolvedImage): Promise<ResourceDescriptor> {
-  const annotations: Record<string, string> = { configDigest: image.config.digest };
-  if (image.index) annotations.indexDigest = image.index.digest;
-  annotations.os = image.platform.os;
-  annotations.architecture = image.platform.architecture;
-  if (image.platform.variant) annotations.variant = image.platform.variant;
+export async function imageResourceDescriptor(
+  image: ResolvedImage,
+  extra: Record<string, string> = {},
+): Promise<ResourceDescriptor> {
+  const a: Record<string, string> = {};
+  const put = (key: string, value: string | undefined) => {
+    if (value !== undefined && value !== "") a[`${ANNOTATION_PREFIX}${key}`] = value;
+  };
+  put("config_digest", image.config.digest);
+  put("index_digest", image.index?.digest);
+  put("os", image.platform.os);
+  put("architecture", image.platform.architecture);
+  put("variant", image.platform.variant);
+  put("os_version", image.platform["os.version"]);
+  put("reference", image.origin.input);
+  put("resolved_by", resolvedBy(image.origin));
+  put("resolved_digest", (image.index ?? image.manifest).digest);
+  put("resolved_at", rfc3339(image.resolvedAt));
+  for (const [k, v] of Object.entries(extra)) put(k, v);
   return {
     uri: await imagePurl(image),
     digest: { sha256: digestHex(image.manifest.digest) },
     name: imageReferenceName(image),
     mediaType: image.manifest.mediaType,
-    annotations,
+    annotations: a,
   };
 }
 
@@ -101,21 +125,13 @@ export function sourceUri(url: string): { uri: string; git: boolean } {
   return { uri: text, git: false };
 }
 
+/** The source as a resolved dependency: `git+URL@REF` with its commit (SLSA's git convention), or the URL. */
 function sourceDescriptor(ctx: CodeBuildContext): ResourceDescriptor | undefined {
   if (!ctx.sourceRepoUrl) return undefined;
   const { uri, git } = sourceUri(ctx.sourceRepoUrl);
-  const rd: ResourceDescriptor = { uri };
+  const rd: ResourceDescriptor = { uri: git && ctx.sourceRef ? `${uri}@${ctx.sourceRef}` : uri };
   if (git && ctx.resolvedSourceVersion) rd.digest = { gitCommit: ctx.resolvedSourceVersion };
   return rd;
-}
-
-function codebuildParameters(ctx: CodeBuildContext): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
-  if (ctx.buildImage) out.buildImage = ctx.buildImage;
-  if (ctx.buildId) out.buildId = ctx.buildId;
-  if (ctx.initiator) out.initiator = ctx.initiator;
-  if (ctx.region) out.region = ctx.region;
-  return Object.keys(out).length ? out : undefined;
 }
 
 function checkSubjects(subjects: Subject[]): Subject[] {
@@ -137,9 +153,85 @@ function encode(value: unknown): Uint8Array {
   return new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** Drop undefined values (the documents never carry `null` placeholders). */
+function defined(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
+}
+
+/** The parts of a statement both SLSA shapes are made of. */
+interface Facts {
+  shape: "codebuild" | "container";
+  builderId: string;
+  externalParameters: Record<string, unknown>;
+  internalParameters?: Record<string, unknown>;
+  image?: ResourceDescriptor;
+  source?: ResourceDescriptor;
+  invocationId?: string;
+  startedOn?: string;
+  finishedOn?: string;
+}
+
+async function facts(image: DescribedImage, opts: ProvenanceOptions): Promise<Facts> {
+  const cb = opts.codebuild ?? {};
+  const inCodeBuild = isCodeBuild(cb);
+  const builderId = builderIdFor(cb, opts.builderId);
+  if (!builderId) {
+    throw new UsageError("provenance outside CodeBuild needs a builder id: who ran the build", {
+      hint: "name the builder (a URI that identifies your CI system or build host)",
+      advice: "builder-id",
+    });
+  }
+  const input = isUnresolved(image) ? image.input : image.origin.input;
+  const environmentImage = cb.buildImage ?? input;
+  const extra: Record<string, string> = inCodeBuild && cb.buildImage
+    ? { environment_image: String(sameImageName(input, cb.buildImage)) }
+    : {};
+  const imageRd = isUnresolved(image) ? undefined : await imageResourceDescriptor(image, extra);
+  const unresolved = isUnresolved(image)
+    ? { unresolvedEnvironmentImage: { reference: image.input, reason: image.reason } }
+    : {};
+  const source = inCodeBuild ? sourceDescriptor(cb) : undefined;
+  const externalParameters = inCodeBuild
+    ? defined({
+      source: cb.sourceRepoUrl
+        ? defined({ uri: sourceUri(cb.sourceRepoUrl).uri, ref: cb.sourceRef })
+        : undefined,
+      environmentImage,
+    })
+    : { environmentImage };
+  const internal = inCodeBuild
+    ? defined({
+      projectArn: cb.projectArn,
+      buildId: cb.buildId,
+      buildNumber: cb.buildNumber,
+      initiator: cb.initiator,
+      region: cb.region,
+      ...unresolved,
+    })
+    : { ...unresolved };
+  return {
+    shape: inCodeBuild ? "codebuild" : "container",
+    builderId,
+    externalParameters,
+    ...(Object.keys(internal).length ? { internalParameters: internal } : {}),
+    ...(imageRd ? { image: imageRd } : {}),
+    ...(source ? { source } : {}),
+    ...(cb.buildArn ? { invocationId: cb.buildArn } : {}),
+    ...(cb.startedOn ? { startedOn: cb.startedOn } : {}),
+    ...(opts.clock ? { finishedOn: rfc3339(opts.clock.now()) } : {}),
+  };
+}
+
+/** Whether two image references name the same image (the text, without a `docker.io/library/` nuance). */
+function sameImageName(a: string, b: string): boolean {
+  const norm = (t: string) => t.trim().replace(/^docker\.io\/(library\/)?/, "");
+  return norm(a) === norm(b);
+}
+
 /**
  * The provenance (or descriptor) of `image`, serialised. Throws {@link UsageError} for the statement formats
- * without subjects, ConfigError for a malformed CODEBUILD_START_TIME.
+ * without subjects or without a builder id (outside CodeBuild), and for the descriptor of an image that was not
+ * resolved.
  *
  * @example
  * ```ts
@@ -147,60 +239,68 @@ function encode(value: unknown): Uint8Array {
  * const bytes = await provenance(image, { format: "slsa-v1", subjects, builderId: "https://ci.example/builder" });
  * ```
  */
-export async function provenance(image: ResolvedImage, opts: ProvenanceOptions): Promise<Uint8Array> {
-  const imageRd = await imageResourceDescriptor(image);
-  if (opts.format === "descriptor") return encode(imageRd);
+export async function provenance(image: DescribedImage, opts: ProvenanceOptions): Promise<Uint8Array> {
+  if (opts.format === "descriptor") {
+    if (isUnresolved(image)) {
+      throw new UsageError(`${image.input} was not resolved to a digest, so it has no ResourceDescriptor`);
+    }
+    return encode(await imageResourceDescriptor(image));
+  }
   const subject = checkSubjects(opts.subjects);
-  const ctx = opts.codebuild ?? {};
-  const builderId = builderIdFor(ctx, opts.builderId);
-  const source = sourceDescriptor(ctx);
-  const externalParameters = { image: image.origin.input, platform: formatPlatform(image.platform) };
-  const codebuild = codebuildParameters(ctx);
+  const f = await facts(image, opts);
+  const byproducts = opts.byproducts?.length ? opts.byproducts : undefined;
+  const dependencies = [f.image, f.source].filter((d): d is ResourceDescriptor => d !== undefined);
 
   if (opts.format === "slsa-v1") {
-    const buildDefinition: Record<string, unknown> = { buildType: BUILD_TYPE, externalParameters };
-    if (codebuild) buildDefinition.internalParameters = { codebuild };
-    buildDefinition.resolvedDependencies = source ? [imageRd, source] : [imageRd];
-    const runDetails: Record<string, unknown> = { builder: { id: builderId } };
-    const metadata: Record<string, string> = {};
-    if (ctx.buildArn) metadata.invocationId = ctx.buildArn;
-    if (ctx.startedOn) metadata.startedOn = ctx.startedOn;
-    if (Object.keys(metadata).length) runDetails.metadata = metadata;
+    const metadata = defined({
+      invocationId: f.invocationId,
+      startedOn: f.startedOn,
+      finishedOn: f.finishedOn,
+    });
     return encode({
       _type: "https://in-toto.io/Statement/v1",
       subject,
       predicateType: "https://slsa.dev/provenance/v1",
-      predicate: { buildDefinition, runDetails },
+      predicate: {
+        buildDefinition: defined({
+          buildType: BUILD_TYPES[f.shape]["slsa-v1"],
+          externalParameters: f.externalParameters,
+          internalParameters: f.internalParameters,
+          resolvedDependencies: dependencies,
+        }),
+        runDetails: defined({
+          builder: { id: f.builderId },
+          metadata: Object.keys(metadata).length ? metadata : undefined,
+          byproducts,
+        }),
+      },
     });
   }
 
   if (opts.format === "slsa-v0.2") {
-    const invocation: Record<string, unknown> = {};
-    if (source) {
-      invocation.configSource = source.digest
-        ? { uri: source.uri, digest: source.digest }
-        : { uri: source.uri };
-    }
-    invocation.parameters = externalParameters;
-    if (codebuild) invocation.environment = { codebuild };
-    const metadata: Record<string, unknown> = {};
-    if (ctx.buildArn) metadata.buildInvocationId = ctx.buildArn;
-    if (ctx.startedOn) metadata.buildStartedOn = ctx.startedOn;
-    metadata.completeness = { parameters: false, environment: false, materials: false };
-    metadata.reproducible = false;
-    const materials: ResourceDescriptor[] = [{ uri: imageRd.uri, digest: imageRd.digest }];
-    if (source) {
-      materials.push(source.digest ? { uri: source.uri, digest: source.digest } : { uri: source.uri });
-    }
+    const materials = dependencies.map((d) => defined({ uri: d.uri, digest: d.digest }));
+    const resolution = f.image?.annotations;
     return encode({
       _type: "https://in-toto.io/Statement/v0.1",
       subject,
       predicateType: "https://slsa.dev/provenance/v0.2",
       predicate: {
-        builder: { id: builderId },
-        buildType: BUILD_TYPE,
-        invocation,
-        metadata,
+        builder: { id: f.builderId },
+        buildType: BUILD_TYPES[f.shape]["slsa-v0.2"],
+        invocation: defined({
+          configSource: f.source ? defined({ uri: f.source.uri, digest: f.source.digest }) : undefined,
+          parameters: f.externalParameters,
+          environment: f.internalParameters || resolution
+            ? defined({ ...f.internalParameters, environmentImageResolution: resolution })
+            : undefined,
+        }),
+        metadata: defined({
+          buildInvocationId: f.invocationId,
+          buildStartedOn: f.startedOn,
+          buildFinishedOn: f.finishedOn,
+          completeness: { parameters: false, environment: false, materials: false },
+          reproducible: false,
+        }),
         materials,
       },
     });

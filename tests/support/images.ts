@@ -7,7 +7,7 @@
  * @module
  */
 
-import { pushBlob, pushManifest, sha256Digest } from "./push.ts";
+import { pushBlob, pushManifest, type RegistryConnection, sha256Digest } from "./push.ts";
 import type { TestRegistry } from "./registry.ts";
 
 /** Media types used by the seeded content. */
@@ -422,4 +422,65 @@ export async function seedImages(reg: TestRegistry): Promise<Catalog> {
 /** All tagged entries of `catalog`. */
 export function catalogEntries(catalog: Catalog): (SeededImage | SeededIndex)[] {
   return Object.values(catalog);
+}
+
+/** An OCI image manifest pushed by {@linkcode pushSmallImage}. */
+export interface PushedManifest {
+  digest: string;
+  bytes: Uint8Array;
+  mediaType: string;
+  configDigest: string;
+}
+
+/**
+ * Push a small OCI image whose config is `config` (one tiny layer), tagged `tag` when given. For tests that need
+ * an image of a particular platform, or one whose config says what its index entry does not.
+ */
+export async function pushSmallImage(
+  reg: RegistryConnection,
+  repo: string,
+  config: Record<string, unknown>,
+  tag?: string,
+): Promise<PushedManifest> {
+  const configBytes = enc.encode(JSON.stringify({ rootfs: { type: "layers", diff_ids: [] }, ...config }));
+  const layer = await gzip(tarFile("hello.txt", enc.encode(`${JSON.stringify(config)}\n`)));
+  const [configDigest, layerDigest] = await Promise.all([
+    pushBlob(reg, repo, configBytes),
+    pushBlob(reg, repo, layer),
+  ]);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociManifest,
+    config: { mediaType: MediaTypes.ociConfig, digest: configDigest, size: configBytes.byteLength },
+    layers: [{
+      mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+      digest: layerDigest,
+      size: layer.byteLength,
+    }],
+  };
+  const bytes = enc.encode(JSON.stringify(manifest));
+  const digest = await pushManifest(reg, repo, tag ?? sha256Digest(bytes), bytes, MediaTypes.ociManifest);
+  return { digest, bytes, mediaType: MediaTypes.ociManifest, configDigest };
+}
+
+/** Push an OCI index of `entries` (each a pushed manifest and the platform the index claims for it). */
+export async function pushIndexOf(
+  reg: RegistryConnection,
+  repo: string,
+  tag: string,
+  entries: { manifest: PushedManifest; platform: Record<string, string> }[],
+): Promise<{ digest: string; bytes: Uint8Array }> {
+  const index = {
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociIndex,
+    manifests: entries.map((e) => ({
+      mediaType: e.manifest.mediaType,
+      digest: e.manifest.digest,
+      size: e.manifest.bytes.byteLength,
+      platform: e.platform,
+    })),
+  };
+  const bytes = enc.encode(JSON.stringify(index));
+  const digest = await pushManifest(reg, repo, tag, bytes, MediaTypes.ociIndex);
+  return { digest, bytes };
 }

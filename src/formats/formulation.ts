@@ -1,0 +1,129 @@
+/**
+ * CycloneDX 1.6 `formulation` (how the artifacts were made), which `@cyclonedx/cyclonedx-library` does not
+ * model: one formula holding the build container as a component and one workflow for the build, whose one task
+ * ran in that container (`runtimeTopology`) and produced the artifacts (`outputs`). Written as JSON (an object
+ * for the BOM's `formulation` array) and as XML (elements in the order bom-1.6.xsd requires); the container
+ * component itself is normalised by the library and passed in, already serialised for each format.
+ *
+ * @module
+ */
+
+import type { XmlElement } from "./xml.ts";
+
+/** The build, as a workflow of one task. */
+export interface BuildWorkflow {
+  /** `bom-ref` of the formula. */
+  formulaRef: string;
+  /** `bom-ref` of the workflow and of its task. */
+  workflowRef: string;
+  taskRef: string;
+  /** The build's unique id (the CodeBuild build ARN, or a content-derived URN outside CodeBuild). */
+  uid: string;
+  name: string;
+  /** When the build started, RFC 3339 (CodeBuild's start time), if known. */
+  timeStart?: string;
+  /** `bom-ref` of the build container component (the task's runtime). */
+  containerRef: string;
+  /** `bom-ref`s of the artifacts the build produced. */
+  outputs: string[];
+  /** The build's source, if known: a VCS URL (credentials removed) and its commit. */
+  source?: { url: string; commit?: string };
+  /** Extra properties of the workflow (name, value). */
+  properties: [string, string][];
+}
+
+const ref = (r: string) => ({ ref: r });
+
+/**
+ * The formula as JSON (an element of the BOM's `formulation` array), with `container` the library's JSON
+ * normalisation of the build container component.
+ */
+export function formulationJson(w: BuildWorkflow, container: unknown): Record<string, unknown> {
+  const task: Record<string, unknown> = {
+    "bom-ref": w.taskRef,
+    uid: `${w.uid}#build`,
+    name: "build",
+    resourceReferences: [ref(w.containerRef)],
+    taskTypes: ["build"],
+  };
+  if (w.source) {
+    task.inputs = [{ resource: { externalReference: { type: "vcs", url: w.source.url } } }];
+  }
+  task.outputs = w.outputs.map((o) => ({ type: "artifact", resource: ref(o) }));
+  if (w.timeStart) task.timeStart = w.timeStart;
+  task.runtimeTopology = [ref(w.containerRef)];
+  const workflow: Record<string, unknown> = {
+    "bom-ref": w.workflowRef,
+    uid: w.uid,
+    name: w.name,
+    resourceReferences: [ref(w.containerRef)],
+    tasks: [task],
+    taskTypes: ["build"],
+  };
+  if (w.timeStart) workflow.timeStart = w.timeStart;
+  workflow.runtimeTopology = [ref(w.containerRef)];
+  if (w.properties.length) workflow.properties = w.properties.map(([name, value]) => ({ name, value }));
+  return { "bom-ref": w.formulaRef, components: [container], workflows: [workflow] };
+}
+
+function el(
+  name: string,
+  children?: XmlElement["children"],
+  attributes?: XmlElement["attributes"],
+): XmlElement {
+  const e: XmlElement = { type: "element", name };
+  if (attributes) e.attributes = attributes;
+  if (children !== undefined) e.children = children;
+  return e;
+}
+
+const refs = (r: string) => el("resourceReferences", [el("resourceReference", [el("ref", r)])]);
+const topology = (r: string) => el("runtimeTopology", [el("dependency", undefined, { ref: r })]);
+
+/**
+ * The `<formulation>` element, with `container` the library's XML normalisation of the build container
+ * component (a `<component>` element).
+ */
+export function formulationXml(w: BuildWorkflow, container: XmlElement): XmlElement {
+  const task: XmlElement[] = [
+    el("uid", `${w.uid}#build`),
+    el("name", "build"),
+    refs(w.containerRef),
+    el("taskTypes", [el("taskType", "build")]),
+  ];
+  if (w.source) {
+    task.push(
+      el("inputs", [
+        el("input", [el("resource", [el("externalReference", [el("url", w.source.url)], { type: "vcs" })])]),
+      ]),
+    );
+  }
+  task.push(
+    el(
+      "outputs",
+      w.outputs.map((o) => el("output", [el("resource", [el("ref", o)]), el("type", "artifact")])),
+    ),
+  );
+  if (w.timeStart) task.push(el("timeStart", w.timeStart));
+  task.push(topology(w.containerRef));
+  const workflow: XmlElement[] = [
+    el("uid", w.uid),
+    el("name", w.name),
+    refs(w.containerRef),
+    el("tasks", [el("task", task, { "bom-ref": w.taskRef })]),
+    el("taskTypes", [el("taskType", "build")]),
+  ];
+  if (w.timeStart) workflow.push(el("timeStart", w.timeStart));
+  workflow.push(topology(w.containerRef));
+  if (w.properties.length) {
+    workflow.push(el("properties", w.properties.map(([name, value]) => el("property", value, { name }))));
+  }
+  return el("formulation", [
+    el("formula", [
+      el("components", [container]),
+      el("workflows", [el("workflow", workflow, { "bom-ref": w.workflowRef })]),
+    ], {
+      "bom-ref": w.formulaRef,
+    }),
+  ]);
+}
