@@ -132,9 +132,8 @@ export function parseReference(input: string): Reference {
     }
   }
   if (registry === DOCKER_HUB && components.length === 1) path = `library/${path}`;
-  if (registry.length + 1 + path.length > MAX_NAME) {
-    fail(input, `the name is longer than ${MAX_NAME} characters`);
-  }
+  // distribution/reference (since v0.6.0) limits the repository path, not the registry host with it.
+  if (path.length > MAX_NAME) fail(input, `the repository name is longer than ${MAX_NAME} characters`);
 
   const ref: Reference = { registry, repository: path };
   if (tag !== undefined) ref.tag = tag;

@@ -87,6 +87,28 @@ Deno.test("ecr: GetAuthorizationToken -> Basic AWS:<token> opens the real regist
       assert.match(r.stderr, /authorization: Basic REDACTED/);
     });
 
+    await t.step("a FIPS host with AWS_ENDPOINT_URL_ECR set: the configured endpoint wins", async () => {
+      // The SDK refuses FIPS together with a custom endpoint ("FIPS and custom endpoint are not supported").
+      const fips = `${ACCOUNT}.dkr.ecr-fips.us-east-1.amazonaws.com`;
+      const before = api.calls.length;
+      const r = await runCli(
+        [
+          "get_manifest",
+          "-u",
+          `${fips}/${catalog.original.reference}`,
+          "--registry-endpoint",
+          `${fips}=${reg.url}`,
+          "--ca-file",
+          reg.caCertFile!,
+          "--no-ecr-cache",
+        ],
+        { env },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout, catalog.original.manifestBytes);
+      assert.equal(api.calls.length, before + 1);
+    });
+
     await t.step("a failing ECR API is one clear line, exit 1", async () => {
       const r = await runCli(["get_manifest", "-u", ref, ...args, "--no-ecr-cache"], {
         env: { ...env, AWS_ENDPOINT_URL_ECR: "http://127.0.0.1:9" },

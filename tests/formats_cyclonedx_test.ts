@@ -478,7 +478,7 @@ Deno.test("supplier from the vendor label, authors from the authors label (autho
 async function assertValidXsd(text: string, spec: SpecVersion): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "xsd-" });
   try {
-    const lib = await cyclonedxSchemaDir();
+    const lib = cyclonedxSchemaDir();
     // The bom XSD imports spdx.SNAPSHOT.xsd by a relative name: give it the library copy beside it.
     await Deno.copyFile(`${lib}/bom-${spec}.SNAPSHOT.xsd`, `${dir}/bom.xsd`);
     await Deno.copyFile(`${lib}/spdx.SNAPSHOT.xsd`, `${dir}/spdx.SNAPSHOT.xsd`);
@@ -491,7 +491,7 @@ async function assertValidXsd(text: string, spec: SpecVersion): Promise<void> {
 }
 
 /** The CycloneDX library's res/schema directory in Deno's npm cache. */
-async function cyclonedxSchemaDir(): Promise<string> {
+function cyclonedxSchemaDir(): string {
   const resolved = import.meta.resolve("@cyclonedx/cyclonedx-library/Spec");
   const path = new URL(resolved).pathname;
   return `${path.slice(0, path.indexOf("/dist."))}/res/schema`;

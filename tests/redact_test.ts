@@ -87,12 +87,24 @@ Deno.test("redactHeader: Location is a URL to redact; WWW-Authenticate tokens go
 });
 
 Deno.test("redactText: listed secrets are removed wherever they appear", () => {
-  const out = redactText("password is s3cr3tPW and again s3cr3tPW, key=AKIAXYZ", ["s3cr3tPW", "AKIAXYZ"]);
+  const out = redactText("password is s3cr3tPW and again s3cr3tPW, key=AKIAXYZ123", [
+    "s3cr3tPW",
+    "AKIAXYZ123",
+  ]);
   assert.equal(out, "password is REDACTED and again REDACTED, key=REDACTED");
 });
 
-Deno.test("redactText: very short or empty secrets are not used as patterns", () => {
+Deno.test("redactText: short secrets are not used as patterns: secret values, not prose", () => {
   assert.equal(redactText("a b c", ["", "a"]), "a b c");
+  // A short password must not rewrite repository names and paths in an error line.
+  const line = "unauthorized to read manifest team/demo-app:latest from r.example (see ~/demo/notes)";
+  assert.equal(redactText(line, ["demo"]), line);
+  // "Bearer challenge" is prose, not a credential; a token after Bearer is one.
+  assert.equal(
+    redactText("the registry answered 401 with a Bearer challenge", []),
+    "the registry answered 401 with a Bearer challenge",
+  );
+  assert.equal(redactText("Authorization: Bearer abcdefgh12345678", []), "Authorization: Bearer REDACTED");
 });
 
 Deno.test("redactText: Bearer and Basic values, JWTs and presigned parameters", () => {

@@ -167,8 +167,9 @@ const INVALID: [string, RegExp][] = [
   ["foo.com:/app", /"foo.com:" is not a valid registry host/],
   ["host.:5000/app", /not a valid registry host/],
   ["[::1/app", /not a valid registry host/],
-  ["ghcr.io/" + "a".repeat(250), /longer than 255/],
-  ["a/".repeat(127) + "a", /longer than 255/],
+  ["ghcr.io/" + "a".repeat(256), /longer than 255/],
+  ["a/".repeat(128), /longer than 255|empty component/],
+  ["b/".repeat(128) + "b", /longer than 255/],
 ];
 
 for (const [input, why] of INVALID) {
@@ -193,13 +194,14 @@ for (const [input, why] of INVALID) {
   });
 }
 
-Deno.test("the 255 character limit is inclusive", () => {
-  // registry + "/" + path == 255 exactly is fine; 256 is not.
-  const reg = "ghcr.io";
-  const ok = `${reg}/${"a".repeat(255 - reg.length - 1)}`;
-  assert.equal(ok.length, 255);
-  assert.equal(parseReference(ok).repository.length, 255 - reg.length - 1);
+Deno.test("the 255 character limit is the repository path's, inclusive, not the host's with it", () => {
+  // distribution/reference since v0.6.0: a long ECR host does not eat into the repository name.
+  const reg = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+  const ok = `${reg}/${"a".repeat(255)}`;
+  assert.equal(parseReference(ok).repository.length, 255);
   assert.throws(() => parseReference(`${ok}a`), ReferenceError);
+  // 220 characters: refused before (the host counted), accepted now.
+  assert.equal(parseReference(`${reg}/team/${"r".repeat(215)}:1`).repository.length, 220);
 });
 
 Deno.test("a 128 character tag is accepted and a 129 character tag is not", () => {

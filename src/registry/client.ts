@@ -146,6 +146,16 @@ export class RegistrySource implements ImageSource {
             hint: "the credentials are valid but lack permission to pull this repository",
           },
         );
+      case 400:
+        // Go's TLS servers (Distribution among them) answer plain HTTP on a TLS port with this 400.
+        if (/HTTP request to an HTTPS server/i.test(new TextDecoder().decode(body))) {
+          throw new NetworkError(`${registry} speaks TLS (HTTPS), but the request was plain HTTP`, {
+            hint: "talk HTTPS to it",
+            advice: "speaks-tls",
+            failure: "protocol",
+          });
+        }
+      // falls through
       default:
         throw new NetworkError(
           `${registry} answered ${res.status} for ${what}${detail ? ` (${detail})` : ""}`,

@@ -57,21 +57,30 @@ export function redactHeader(name: string, value: string): string {
   return value;
 }
 
+/** Known secrets shorter than this are not replaced wherever they occur: a short password (`demo`) would rewrite
+ * repository names and paths. The structured forms below (Authorization values, tokens, presigned URLs) and the
+ * longer encodings of a credential (its base64 `user:password`) are still redacted. */
+const MIN_VERBATIM_SECRET = 8;
+
 /**
- * Free text with known secrets removed: any of `secrets` verbatim, bearer/basic credentials, JWT-looking
- * strings and presigned query parameters.
+ * Free text with known secrets removed: any of `secrets` (of at least {@link MIN_VERBATIM_SECRET} characters)
+ * verbatim, bearer/basic credentials, JWT-looking strings and presigned query parameters. Secret values, not
+ * prose: "Bearer challenge" stays as it is.
  */
 export function redactText(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const s of secrets) {
-    if (s && s.length >= 4) out = out.split(s).join("REDACTED");
+    if (s && s.length >= MIN_VERBATIM_SECRET) out = out.split(s).join("REDACTED");
   }
   // Not the auth-params of a challenge (`WWW-Authenticate: Bearer realm="...",service=...`, as logged with
   // --verbose): those hold no secret, and "redacting" `realm=` mangled the challenge in the log. A credential
   // (token68, base64) never starts with one of these names followed by `=`.
+  // A credential, not a word: at least 8 characters with a digit, a capital or token punctuation (a plain
+  // lower-case word such as "challenge" is prose).
   out = out.replace(
-    /\b(Bearer|Basic)\s+(?!(?:realm|service|scope|error|error_description|error_uri|charset)=)[A-Za-z0-9._~+/=-]+/gi,
-    "$1 REDACTED",
+    /\b(Bearer|Basic)\s+(?!(?:realm|service|scope|error|error_description|error_uri|charset)=)([A-Za-z0-9._~+/=-]+)/gi,
+    (whole, scheme: string, token: string) =>
+      token.length >= 8 && /[0-9A-Z._~+/=-]/.test(token) ? `${scheme} REDACTED` : whole,
   );
   out = out.replace(/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, "REDACTED");
   out = out.replace(SECRET_QUERY_IN_TEXT, "$1REDACTED");
