@@ -20,6 +20,8 @@ declare -A need=(
   [zsh]=zsh
   [fish]=fish
   [xmllint]=libxml2-utils
+  [jq]=jq
+  [script]=bsdutils
 )
 missing=()
 for bin in "${!need[@]}"; do
