@@ -212,7 +212,10 @@ export function usageLine(message: string, command?: CommandName): string {
 function buildParser(accept: (p: ParsedCommand) => void, command?: CommandName) {
   const routes: Record<string, ReturnType<typeof buildCommand>> = {};
   const aliases: Record<string, CommandName> = {};
+  // A command line that names a command is parsed by a parser of that command alone (the others' flags cost
+  // start-up time and change nothing); the whole table is built for the root's help and unknown commands.
   for (const [name, spec] of Object.entries(COMMAND_TABLE) as [CommandName, CommandSpec][]) {
+    if (command !== undefined && name !== command) continue;
     routes[name] = commandFor(name, spec, accept);
     for (const alias of spec.aliases) aliases[alias] = name;
   }

@@ -6,32 +6,31 @@
  * @module
  */
 
-import { ToolError } from "../errors.ts";
-import { redactText } from "../registry/transport/redact.ts";
 import { TOOL_NAME } from "../version.ts";
-import { describeFailure } from "./advice.ts";
 import { parseCommandLine, usageLine } from "./app.ts";
-import { capture, type CaptureOptions } from "./capture.ts";
-import { completionScript } from "./completion.ts";
-import { makeContext, type RunContext, type RunIO, safeLine, timeoutSeconds } from "./context.ts";
-import { getDigestMetadata } from "./get_digest_metadata.ts";
-import { getManifest } from "./get_manifest.ts";
+import type { CaptureOptions } from "./capture.ts";
+import type { RunContext, RunIO } from "./context.ts";
 import { normalizeArgs } from "./normalize.ts";
 import { COMMAND_TABLE, type CommandName } from "./options.ts";
-import { provenanceCommand, type ProvenanceCommandOptions } from "./provenance.ts";
-import { sbom, type SbomCommandOptions } from "./sbom.ts";
+import type { ProvenanceCommandOptions } from "./provenance.ts";
+import type { SbomCommandOptions } from "./sbom.ts";
 
 export type { RunIO } from "./context.ts";
 
 type ImageCommand = Exclude<CommandName, "completion">;
 
-/** What each image command does with its context and its own options. */
+/**
+ * What each image command does with its context and its own options. Each command's module is loaded when it
+ * runs, so a run loads only the code of its own command (start-up is most of a short run's time).
+ */
 const ACTIONS: Record<ImageCommand, (ctx: RunContext, opts: Record<string, unknown>) => Promise<void>> = {
-  get_manifest: (ctx) => getManifest(ctx),
-  get_digest_metadata: (ctx) => getDigestMetadata(ctx),
-  sbom: (ctx, opts) => sbom(ctx, opts as SbomCommandOptions),
-  provenance: (ctx, opts) => provenanceCommand(ctx, opts as ProvenanceCommandOptions),
+  get_manifest: async (ctx) => (await import("./get_manifest.ts")).getManifest(ctx),
+  get_digest_metadata: async (ctx) => (await import("./get_digest_metadata.ts")).getDigestMetadata(ctx),
+  sbom: async (ctx, opts) => (await import("./sbom.ts")).sbom(ctx, opts as SbomCommandOptions),
+  provenance: async (ctx, opts) =>
+    (await import("./provenance.ts")).provenanceCommand(ctx, opts as ProvenanceCommandOptions),
   capture: async (ctx, opts) => {
+    const { capture } = await import("./capture.ts");
     for (const path of await capture(ctx, opts as CaptureOptions)) ctx.note(`wrote ${path}`);
   },
 };
@@ -67,9 +66,18 @@ export async function run(args: readonly string[], io: RunIO): Promise<number> {
 
   const { command, flags, argument } = outcome.parsed;
   if (command === "completion") {
+    const { completionScript } = await import("./completion.ts");
     await io.stdout(encoder.encode(completionScript(argument as "bash" | "zsh" | "fish")));
     return 0;
   }
+  // Loaded only now: help, the version and usage errors need none of it (their start-up is all their time).
+  const [{ makeContext, safeLine, timeoutSeconds }, { describeFailure }, { redactText }, { ToolError }] =
+    await Promise.all([
+      import("./context.ts"),
+      import("./advice.ts"),
+      import("../registry/transport/redact.ts"),
+      import("../errors.ts"),
+    ]);
   let ctx: RunContext | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
