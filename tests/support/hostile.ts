@@ -1,0 +1,121 @@
+/**
+ * Hostile servers for attack tests: tiny HTTP servers on loopback that answer whatever the test says, record
+ * every request they get, and a minimal image (manifest + config) to serve as a registry would.
+ *
+ * @example
+ * ```ts
+ * const image = await fakeImage(new TextEncoder().encode('{"architecture":"amd64","os":"linux"}'));
+ * await using reg = startServer((req) => serveImage(req, image));
+ * const r = await cli(["get_digest_metadata", "-u", `${reg.host}/app:1`, "--plain-http"]);
+ * ```
+ *
+ * @module
+ */
+
+import { sha256Digest } from "./push.ts";
+
+/** One request a hostile server received. */
+export interface SeenRequest {
+  method: string;
+  url: URL;
+  headers: Headers;
+  body: string;
+}
+
+/** A running hostile server; stop it with `await using`. */
+export interface HostileServer extends AsyncDisposable {
+  /** `http://127.0.0.1:PORT`. */
+  url: string;
+  /** `127.0.0.1:PORT`. */
+  host: string;
+  /** Every request received, oldest first. */
+  requests: SeenRequest[];
+}
+
+/** Start a server on 127.0.0.1 that records each request (body read as text) and answers with `handler`. */
+export function startServer(
+  handler: (req: Request, seen: SeenRequest) => Response | Promise<Response>,
+): HostileServer {
+  const requests: SeenRequest[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const seen = {
+      method: req.method,
+      url: new URL(req.url),
+      headers: req.headers,
+      body: req.body ? await req.text() : "",
+    };
+    requests.push(seen);
+    return handler(req, seen);
+  });
+  const host = `127.0.0.1:${server.addr.port}`;
+  return {
+    url: `http://${host}`,
+    host,
+    requests,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+/** A single-platform OCI image: manifest bytes and the config it names. */
+export interface FakeImage {
+  manifest: Uint8Array<ArrayBuffer>;
+  manifestDigest: string;
+  config: Uint8Array<ArrayBuffer>;
+  configDigest: string;
+  configMediaType: string;
+}
+
+/** The OCI manifest media type. */
+export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+
+/** An image whose config is `config` (any bytes), described by a manifest with a matching digest and size. */
+export function fakeImage(
+  config: Uint8Array<ArrayBuffer> | string,
+  configMediaType = "application/vnd.oci.image.config.v1+json",
+): FakeImage {
+  const bytes = typeof config === "string" ? new TextEncoder().encode(config) : config;
+  const configDigest = sha256Digest(bytes);
+  const manifest = new TextEncoder().encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: configMediaType, digest: configDigest, size: bytes.byteLength },
+    layers: [],
+  }));
+  return { manifest, manifestDigest: sha256Digest(manifest), config: bytes, configDigest, configMediaType };
+}
+
+/** A plain linux/amd64 config. */
+export const PLAIN_CONFIG = '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}';
+
+/**
+ * Answer `req` as a registry holding `image` in every repository: its manifest for any tag, its config blob;
+ * 404 for anything else. `blob` replaces the config answer (a redirect, a challenge).
+ */
+export function serveImage(
+  req: Request,
+  image: FakeImage,
+  opts: { blob?: () => Response } = {},
+): Response {
+  const path = new URL(req.url).pathname;
+  if (/^\/v2\/.+\/manifests\/[^/]+$/.test(path)) {
+    return new Response(image.manifest, {
+      headers: { "content-type": OCI_MANIFEST, "docker-content-digest": image.manifestDigest },
+    });
+  }
+  if (path.endsWith(`/blobs/${image.configDigest}`)) {
+    return opts.blob?.() ??
+      new Response(image.config, { headers: { "content-type": image.configMediaType } });
+  }
+  return Response.json({ errors: [{ code: "NOT_FOUND", message: "not here" }] }, { status: 404 });
+}
+
+/** A docker config directory whose `auths` holds `entry` for `host`; removed by `await using`. */
+export async function dockerConfigDir(
+  host: string,
+  entry: Record<string, string>,
+  extra: Record<string, unknown> = {},
+): Promise<AsyncDisposable & { dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "hostile-docker-config-" });
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ auths: { [host]: entry }, ...extra }));
+  return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
