@@ -5,13 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { NetworkError } from "../src/errors.ts";
+import { NetworkError, TooLargeError } from "../src/errors.ts";
+import { readLocalFile } from "../src/files.ts";
 import { parseReference } from "../src/reference.ts";
 import { openRegistry } from "../src/registry/mod.ts";
 import { blockedAddress, type HostResolver } from "../src/registry/transport/destination.ts";
 import type { Fetcher } from "../src/registry/transport/fetcher.ts";
 import { withRedirects } from "../src/registry/transport/redirect.ts";
-import { cli, type CliResult } from "./support/cli.ts";
+import { cli, type CliResult, REPO_ROOT, runCli, type RunCliOptions } from "./support/cli.ts";
 import { dockerConfigDir, fakeImage, PLAIN_CONFIG, serveImage, startServer } from "./support/hostile.ts";
 
 const PASSWORD = "alice-Pa55word-0123456789";
@@ -262,4 +263,138 @@ Deno.test("hostile 4: a registry token with a line break in the docker config is
     env: { DOCKER_CONFIG: cfg.dir },
   });
   failed(r, /not a valid header value/);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// 5-7: deadlines and memory
+
+/** Generous for a Deno process with the AWS SDK loaded; an unbounded read passes it within a second. */
+const MEMORY_LIMIT_MIB = 400;
+/** A run still going after this is a hang (every run here has --timeout of a few seconds). */
+const HANG_LIMIT_MS = 20_000;
+
+/** Run the CLI as a process under the memory and hang limits. */
+function bounded(args: string[], opts: RunCliOptions = {}): Promise<CliResult> {
+  return runCli(args, { memoryLimitMiB: MEMORY_LIMIT_MIB, hangLimitMs: HANG_LIMIT_MS, ...opts });
+}
+
+/** A temporary directory holding a FIFO (`fifo`), removed by `await using`. */
+async function fifoDir(): Promise<AsyncDisposable & { dir: string; fifo: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "hostile-fifo-" });
+  const fifo = `${dir}/fifo`;
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  assert.ok(made.success, "mkfifo failed");
+  return { dir, fifo, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+Deno.test("hostile 6: devices and FIFOs as auth files, docker config, CA files and subjects: refused, no hang, no growth", async () => {
+  const image = fakeImage(PLAIN_CONFIG);
+  await using reg = startServer((req) =>
+    req.headers.get("authorization") === BASIC ? serveImage(req, image) : basicChallenge()
+  );
+  await using f = await fifoDir();
+  const configDir = `${f.dir}/docker`;
+  await Deno.mkdir(configDir);
+  await Deno.symlink("/dev/zero", `${configDir}/config.json`);
+  const fifoConfigDir = `${f.dir}/docker-fifo`;
+  await Deno.mkdir(fifoConfigDir);
+  await new Deno.Command("mkfifo", { args: [`${fifoConfigDir}/config.json`] }).output();
+  const get = ["get_manifest", "-u", `${reg.host}/app:1`, "--plain-http", "--timeout", "3"];
+  const provenance = [
+    "provenance",
+    "-u",
+    `oci:${REPO_ROOT}/fixtures/oci-layout:demo`,
+    "--platform",
+    "linux/amd64",
+  ];
+  const cases: [string, string[], Record<string, string>, RegExp][] = [
+    ["REGISTRY_AUTH_FILE=/dev/zero", get, { REGISTRY_AUTH_FILE: "/dev/zero" }, /\/dev\/zero is a device/],
+    ["REGISTRY_AUTH_FILE=FIFO", get, { REGISTRY_AUTH_FILE: f.fifo }, /fifo is a FIFO/],
+    ["docker config -> /dev/zero", get, { DOCKER_CONFIG: configDir }, /config\.json is a device/],
+    ["docker config FIFO", get, { DOCKER_CONFIG: fifoConfigDir }, /config\.json is a FIFO/],
+    ["--ca-file /dev/zero", [...get, "--ca-file", "/dev/zero"], {}, /\/dev\/zero is a device/],
+    ["--ca-file FIFO", [...get, "--ca-file", f.fifo], {}, /fifo is a FIFO/],
+    [
+      "--subject /dev/zero",
+      [...provenance, "--subject", "/dev/zero", "--timeout", "3"],
+      {},
+      /\/dev\/zero.* device/,
+    ],
+    ["--subject FIFO", [...provenance, "--subject", f.fifo, "--timeout", "3"], {}, /fifo.* FIFO/],
+  ];
+  const results = await Promise.allSettled(cases.map(([, args, env]) => bounded(args, { env })));
+  const problems: string[] = [];
+  for (const [i, [name, , , message]] of cases.entries()) {
+    const settled = results[i];
+    if (settled.status === "rejected") {
+      problems.push(`${name}: ${(settled.reason as Error).message.split(";")[0]}`);
+      continue;
+    }
+    const r = settled.value;
+    const lines = r.stderr.trimEnd().split("\n");
+    if (
+      r.code !== 1 || lines.length !== 1 || !message.test(lines[0]) || !/not a regular file/.test(lines[0])
+    ) {
+      problems.push(`${name}: exit ${r.code}: ${r.stderr.trimEnd()}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+Deno.test("hostile 6: readLocalFile reads regular files up to the cap, and nothing else", async () => {
+  await using f = await fifoDir();
+  const file = `${f.dir}/file`;
+  await Deno.writeTextFile(file, "12345678");
+  assert.equal(
+    new TextDecoder().decode((await readLocalFile(file, { max: 8, what: "test file" })).bytes),
+    "12345678",
+  );
+  await assert.rejects(readLocalFile(file, { max: 7, what: "test file" }), TooLargeError);
+  await Deno.symlink(file, `${f.dir}/link`);
+  assert.equal((await readLocalFile(`${f.dir}/link`, { max: 8, what: "test file" })).bytes.byteLength, 8);
+  await assert.rejects(
+    readLocalFile(`${f.dir}/link`, { max: 8, what: "test file", noFollow: true }),
+    /test file .*link is a symbolic link, not a regular file/,
+  );
+  await assert.rejects(readLocalFile("/dev/zero", { max: 8, what: "test file" }), /is a device/);
+  await assert.rejects(readLocalFile(f.fifo, { max: 8, what: "test file" }), /is a FIFO/);
+  await assert.rejects(readLocalFile(f.dir, { max: 8, what: "test file" }), /is a directory/);
+  await assert.rejects(
+    readLocalFile(`${f.dir}/missing`, { max: 8, what: "test file" }),
+    Deno.errors.NotFound,
+  );
+});
+
+Deno.test("hostile 7: a credential helper that prints without end is cut off at its cap and killed", async () => {
+  const image = fakeImage(PLAIN_CONFIG);
+  await using reg = startServer((req) =>
+    req.headers.get("authorization") === BASIC ? serveImage(req, image) : basicChallenge()
+  );
+  await using bin = await Deno.makeTempDir({ prefix: "hostile-helper-" }).then((dir) => ({
+    dir,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  }));
+  // docker-credential-pass is one of the helpers the compiled binary may run.
+  const helper = `${bin.dir}/docker-credential-pass`;
+  const pidFile = `${bin.dir}/pid`;
+  await using cfg = await dockerConfigDir(reg.host, {}, { credHelpers: { [reg.host]: "pass" } });
+  for (const redirect of ["", " >&2"]) {
+    // `exec` keeps the pid the tool knows, so "killed" can be checked.
+    await Deno.writeTextFile(helper, `#!/bin/sh\necho $$ > ${pidFile}\nexec cat /dev/zero${redirect}\n`, {
+      mode: 0o755,
+    });
+    const r = await bounded(["get_manifest", "-u", `${reg.host}/app:1`, "--plain-http", "--timeout", "10"], {
+      env: { DOCKER_CONFIG: cfg.dir, PATH: `${bin.dir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}` },
+    });
+    failed(
+      r,
+      new RegExp(`docker-credential-pass answered with more than 1 MiB on ${redirect ? "stderr" : "stdout"}`),
+    );
+    const pid = (await Deno.readTextFile(pidFile)).trim();
+    const state = await Deno.readTextFile(`/proc/${pid}/status`).then(
+      (t) => /^State:\s+(\S)/m.exec(t)?.[1],
+      () => "gone",
+    );
+    assert.ok(state === "gone" || state === "Z", `the helper is still running (state ${state})`);
+  }
 });

@@ -7,7 +7,8 @@
  */
 
 import type { CodeBuildContext } from "../ci/codebuild.ts";
-import { ConfigError, printable, UsageError } from "../errors.ts";
+import { ConfigError, printable, ToolError, UsageError } from "../errors.ts";
+import { readLocalFile } from "../files.ts";
 import type { Clock } from "../formats/clock.ts";
 import { hostPlatform, parsePlatform, type Platform } from "../platform.ts";
 import { parseReference } from "../reference.ts";
@@ -78,6 +79,9 @@ export interface RunContext {
   /** Write the command's result to -o FILE (atomically) or stdout. */
   emit(bytes: Uint8Array): Promise<void>;
 }
+
+/** Largest CA file read: a full system bundle is about 200 KiB. */
+const MAX_CA_FILE = 4 * 1024 * 1024;
 
 /** A line as it may reach the terminal: secrets redacted first, then control characters escaped. */
 export function safeLine(line: string, secrets: readonly string[]): string {
@@ -178,8 +182,10 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
     for (const file of options.caFile ?? []) {
       let text: string;
       try {
-        text = await Deno.readTextFile(resolve(file));
+        const { bytes } = await readLocalFile(resolve(file), { max: MAX_CA_FILE, what: "--ca-file" });
+        text = new TextDecoder().decode(bytes);
       } catch (err) {
+        if (err instanceof ToolError) throw err;
         throw new ConfigError(`cannot read --ca-file ${file}: ${(err as Error).message.split("\n")[0]}`, {
           hint: "pass a readable PEM file",
         });

@@ -11,6 +11,7 @@
  */
 
 import { ConfigError } from "../../errors.ts";
+import { readLocalFile } from "../../files.ts";
 import { helperCredential, type HelperRunner, spawnHelper } from "./helpers.ts";
 import type { Credential, CredentialLookup } from "./types.ts";
 
@@ -38,10 +39,14 @@ export interface ConfigFiles {
 
 const MAX_CONFIG = 4 * 1024 * 1024;
 
+/** A credentials file's text: a regular file only (not `/dev/zero`, not a FIFO), 4 MiB at most. */
 async function defaultRead(path: string): Promise<string> {
-  const info = await Deno.stat(path);
-  if (info.size > MAX_CONFIG) throw new ConfigError(`${path} is larger than 4 MiB`);
-  return await Deno.readTextFile(path);
+  const { bytes } = await readLocalFile(path, {
+    max: MAX_CONFIG,
+    what: "credentials file",
+    tooLarge: () => new ConfigError(`${path} is larger than 4 MiB`, { hint: "fix or remove the file" }),
+  });
+  return new TextDecoder().decode(bytes);
 }
 
 /** Read and parse a config file; undefined when it does not exist. Bad content is a {@link ConfigError}. */
