@@ -13,7 +13,14 @@ import { blockedAddress, type HostResolver } from "../src/registry/transport/des
 import type { Fetcher } from "../src/registry/transport/fetcher.ts";
 import { withRedirects } from "../src/registry/transport/redirect.ts";
 import { cli, type CliResult, REPO_ROOT, runCli, type RunCliOptions } from "./support/cli.ts";
-import { dockerConfigDir, fakeImage, PLAIN_CONFIG, serveImage, startServer } from "./support/hostile.ts";
+import {
+  dockerConfigDir,
+  fakeImage,
+  PLAIN_CONFIG,
+  serveImage,
+  startRawServer,
+  startServer,
+} from "./support/hostile.ts";
 
 const PASSWORD = "alice-Pa55word-0123456789";
 const BASIC = `Basic ${btoa(`alice:${PASSWORD}`)}`;
@@ -268,10 +275,15 @@ Deno.test("hostile 4: a registry token with a line break in the docker config is
 // ---------------------------------------------------------------------------------------------------------------
 // 5-7: deadlines and memory
 
-/** Generous for a Deno process with the AWS SDK loaded; an unbounded read passes it within a second. */
-const MEMORY_LIMIT_MIB = 400;
+/**
+ * A Deno process with the AWS SDK loaded peaks at about 70 MiB here; an unbounded read passes this within a
+ * second.
+ */
+const MEMORY_LIMIT_MIB = 256;
 /** A run still going after this is a hang (every run here has --timeout of a few seconds). */
 const HANG_LIMIT_MS = 20_000;
+/** Start-up of a process (and the AWS SDK) on a loaded machine, on top of a run's --timeout. */
+const SLACK_MS = 4000;
 
 /** Run the CLI as a process under the memory and hang limits. */
 function bounded(args: string[], opts: RunCliOptions = {}): Promise<CliResult> {
@@ -286,6 +298,132 @@ async function fifoDir(): Promise<AsyncDisposable & { dir: string; fifo: string 
   assert.ok(made.success, "mkfifo failed");
   return { dir, fifo, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
 }
+
+const ECR_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+/** An ECR registry stand-in: Basic `AWS:<password>` opens it. */
+function ecrRegistry(password: string) {
+  const image = fakeImage(PLAIN_CONFIG);
+  const basic = `Basic ${btoa(`AWS:${password}`)}`;
+  return startServer((req) =>
+    req.headers.get("authorization") === basic ? serveImage(req, image) : basicChallenge()
+  );
+}
+
+/** Exit 1 with one line matching `message`, within `ms`, and the memory it took stayed small. */
+function failedWithin(r: CliResult, ms: number, took: number, message: RegExp): void {
+  failed(r, message);
+  assert.ok(took < ms, `took ${Math.round(took)} ms, more than ${ms}`);
+  assert.ok((r.peakMiB ?? 0) < MEMORY_LIMIT_MIB, `peak memory ${r.peakMiB} MiB`);
+}
+
+Deno.test("hostile 5: AWS credential resolution and the ECR API obey --timeout and cap what they read", async () => {
+  await using reg = ecrRegistry("unused");
+  await using hold = startRawServer("hold");
+  await using endless = startRawServer("endless");
+  const cache = await Deno.makeTempDir({ prefix: "hostile-ecr-cache-" });
+  const base = ["get_manifest", "-u", `${ECR_HOST}/app:1`, "--registry-endpoint", `${ECR_HOST}=${reg.url}`];
+  const staticKeys = {
+    AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/EXAMPLEKEY",
+  };
+  const cases: [string, Record<string, string>, RegExp][] = [
+    [
+      "container credentials endpoint that never answers",
+      { AWS_CONTAINER_CREDENTIALS_FULL_URI: `${hold.url}/creds`, AWS_ENDPOINT_URL_ECR: hold.url },
+      /deadline|timed out/,
+    ],
+    [
+      "container credentials endpoint with an endless body",
+      { AWS_CONTAINER_CREDENTIALS_FULL_URI: `${endless.url}/creds`, AWS_ENDPOINT_URL_ECR: hold.url },
+      /container credentials endpoint .* more than 64 KiB/,
+    ],
+    ["ECR API that never answers", { ...staticKeys, AWS_ENDPOINT_URL_ECR: hold.url }, /deadline|timed out/],
+    [
+      "ECR API with an endless body",
+      { ...staticKeys, AWS_ENDPOINT_URL_ECR: endless.url },
+      /AWS API .* more than 1 MiB/,
+    ],
+  ];
+  try {
+    const runs = await Promise.allSettled(cases.map(async ([, env]) => {
+      const started = performance.now();
+      const r = await bounded([...base, "--timeout", "4", "--no-ecr-cache"], {
+        env: { XDG_CACHE_HOME: cache, AWS_EC2_METADATA_DISABLED: "true", ...env },
+      });
+      return { r, took: performance.now() - started };
+    }));
+    const problems: string[] = [];
+    for (const [i, [name, , message]] of cases.entries()) {
+      const settled = runs[i];
+      if (settled.status === "rejected") {
+        problems.push(`${name}: ${(settled.reason as Error).message.slice(0, 300)}`);
+        continue;
+      }
+      try {
+        failedWithin(settled.value.r, 4000 + SLACK_MS, settled.value.took, message);
+      } catch (err) {
+        problems.push(`${name}: ${(err as Error).message.split("\n")[0]} [${settled.value.r.stderr.trim()}]`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await Deno.remove(cache, { recursive: true });
+  }
+});
+
+Deno.test("hostile 5: the bounded container credentials provider keeps the SDK's chain: token file, env keys first", async () => {
+  const password = `ecr-${crypto.randomUUID()}`;
+  await using reg = ecrRegistry(password);
+  await using creds = startServer(() =>
+    Response.json({
+      AccessKeyId: "ASIAFROMCONTAINER",
+      SecretAccessKey: "container-secret",
+      Token: "container-session-token",
+      Expiration: new Date(Date.now() + 3600_000).toISOString(),
+    })
+  );
+  await using api = startServer((_req, seen) =>
+    new Response(
+      JSON.stringify({
+        authorizationData: [{
+          authorizationToken: btoa(`AWS:${password}`),
+          expiresAt: Math.floor(Date.now() / 1000) + 3600,
+          key: /Credential=([A-Z0-9]+)\//.exec(seen.headers.get("authorization") ?? "")?.[1],
+        }],
+      }),
+      { headers: { "content-type": "application/x-amz-json-1.1" } },
+    )
+  );
+  const dir = await Deno.makeTempDir({ prefix: "hostile-container-" });
+  try {
+    await Deno.writeTextFile(`${dir}/token`, "pod-identity-token\n");
+    const run = (env: Record<string, string>) =>
+      bounded(["get_manifest", "-u", `${ECR_HOST}/app:1`, "--registry-endpoint", `${ECR_HOST}=${reg.url}`], {
+        env: {
+          AWS_CONTAINER_CREDENTIALS_FULL_URI: `${creds.url}/v1/credentials`,
+          AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: `${dir}/token`,
+          AWS_ENDPOINT_URL_ECR: api.url,
+          ECRIMAGEMETADATAEXTRACTOR_NO_CACHE: "1",
+          ...env,
+        },
+      });
+    const r = await run({});
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(creds.requests.length, 1);
+    assert.equal(creds.requests[0].headers.get("authorization"), "pod-identity-token");
+    assert.match(api.requests[0].headers.get("authorization") ?? "", /Credential=ASIAFROMCONTAINER\//);
+    assert.equal(api.requests[0].headers.get("x-amz-security-token"), "container-session-token");
+
+    // Environment keys come before the container endpoint, as in the SDK's default chain.
+    const keys = await run({ AWS_ACCESS_KEY_ID: "AKIDFROMENV", AWS_SECRET_ACCESS_KEY: "env-secret" });
+    assert.equal(keys.code, 0, keys.stderr);
+    assert.equal(creds.requests.length, 1, "the container endpoint is not asked when env keys are set");
+    assert.match(api.requests[1].headers.get("authorization") ?? "", /Credential=AKIDFROMENV\//);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("hostile 6: devices and FIFOs as auth files, docker config, CA files and subjects: refused, no hang, no growth", async () => {
   const image = fakeImage(PLAIN_CONFIG);

@@ -119,3 +119,75 @@ export async function dockerConfigDir(
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ auths: { [host]: entry }, ...extra }));
   return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
 }
+
+/** What a raw hostile server does with each connection once the request head is in. */
+export type RawBehaviour = "hold" | "endless";
+
+/**
+ * A raw TCP server on 127.0.0.1 for attacks a well-behaved HTTP server cannot make: `hold` reads the request
+ * and never answers; `endless` answers `200` with no length and streams a body that never ends, until the
+ * client hangs up. `connections` counts the connections it took.
+ */
+export function startRawServer(
+  behaviour: RawBehaviour,
+): AsyncDisposable & { url: string; host: string; connections: () => number } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  let count = 0;
+  const serve = async (conn: Deno.Conn) => {
+    conns.add(conn);
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      // The request head (and any small body) arrives in the first read or two.
+      await conn.read(buf);
+      if (behaviour === "hold") {
+        while ((await conn.read(buf)) !== null) {
+          // keep reading, never answer
+        }
+        return;
+      }
+      const enc = new TextEncoder();
+      await conn.write(
+        enc.encode("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n"),
+      );
+      const chunk = enc.encode(`{"AccessKeyId":"${"A".repeat(64 * 1024)}`);
+      for (;;) await conn.write(chunk);
+    } catch {
+      // the client hung up
+    } finally {
+      conns.delete(conn);
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    }
+  };
+  const loop = (async () => {
+    try {
+      for await (const conn of listener) {
+        count++;
+        serve(conn);
+      }
+    } catch {
+      // closed
+    }
+  })();
+  const host = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  return {
+    url: `http://${host}`,
+    host,
+    connections: () => count,
+    [Symbol.asyncDispose]: async () => {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // already closed
+        }
+      }
+      await loop;
+    },
+  };
+}

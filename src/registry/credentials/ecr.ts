@@ -11,8 +11,14 @@
  */
 
 import { digestOf } from "../../digest.ts";
-import { AuthError, TimeoutError } from "../../errors.ts";
+import { AuthError, TimeoutError, TooLargeError } from "../../errors.ts";
 import type { EcrHost } from "../ecr.ts";
+import {
+  boundedDefaultChain,
+  cappedRequestHandler,
+  type ContainerCredentialSettings,
+  MAX_API_BYTES,
+} from "./aws.ts";
 import type { Credential } from "./types.ts";
 
 /** How ECR tokens are obtained and cached: settings the caller derives (the CLI, from its environment). */
@@ -31,6 +37,13 @@ export interface EcrSettings {
    * dual-stack endpoint variants the host name implies, which the SDK refuses to combine with it.
    */
   endpointConfigured?: boolean;
+  /**
+   * The container credentials endpoint, when the environment names one (CodeBuild, ECS, EKS Pod Identity): the
+   * SDK's chain then ends in a bounded provider for it instead of the SDK's own (see `aws.ts`).
+   */
+  container?: ContainerCredentialSettings;
+  /** The AWS profile named (`AWS_PROFILE`): the SDK's chain then skips environment keys, and so does ours. */
+  profile?: string;
 }
 
 /** What ECR credentials depend on. */
@@ -130,14 +143,30 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
     useFipsEndpoint: opts.host.fips || undefined,
     useDualstackEndpoint: opts.host.dualStack || undefined,
   };
-  const client = new ECRClient({ region, ...variants });
+  const container = opts.container;
+  const client = new ECRClient({
+    region,
+    ...variants,
+    // fetch, held to the deadline, reading at most MAX_API_BYTES of an answer.
+    requestHandler: cappedRequestHandler({ signal: opts.signal, maxBytes: MAX_API_BYTES }),
+    ...(container && {
+      credentialDefaultProvider: (init: Record<string, unknown>) =>
+        boundedDefaultChain(init, { container, profile: opts.profile }, opts.signal),
+    }),
+  });
   let data;
   try {
-    const out = await client.send(new GetAuthorizationTokenCommand({ registryIds: [opts.host.accountId] }), {
-      abortSignal: opts.signal,
-    });
+    // The SDK resolves credentials outside the abort signal it is given, so the deadline is raced as well.
+    const out = await beforeDeadline(
+      client.send(new GetAuthorizationTokenCommand({ registryIds: [opts.host.accountId] }), {
+        abortSignal: opts.signal,
+      }),
+      opts.signal,
+    );
     data = out.authorizationData?.[0];
   } catch (err) {
+    // Already one line that says what and where: a capped answer, the container endpoint's refusal.
+    if (err instanceof TooLargeError || err instanceof AuthError) throw err;
     if (opts.signal?.aborted) {
       throw new TimeoutError(`ECR GetAuthorizationToken in ${region} did not answer before the deadline`, {
         hint: "check the network path to the ECR API, or allow more time",
@@ -178,4 +207,15 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
     );
   }
   return { kind: "basic", username: cred.username, password: cred.password, source };
+}
+
+/** `p`, or the signal's reason once it aborts, whichever comes first. */
+function beforeDeadline<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
