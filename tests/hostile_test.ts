@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { NetworkError, TooLargeError } from "../src/errors.ts";
 import { readLocalFile } from "../src/files.ts";
+import { writeFileAtomic } from "../src/output.ts";
 import { parseReference } from "../src/reference.ts";
 import { openRegistry } from "../src/registry/mod.ts";
 import { blockedAddress, type HostResolver } from "../src/registry/transport/destination.ts";
@@ -535,4 +536,114 @@ Deno.test("hostile 7: a credential helper that prints without end is cut off at 
     );
     assert.ok(state === "gone" || state === "Z", `the helper is still running (state ${state})`);
   }
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// 8-9: output
+
+/** A config command on the bundled layout: no network, known bytes. */
+const LAYOUT_CONFIG = [
+  "get_digest_metadata",
+  "-u",
+  `oci:${REPO_ROOT}/fixtures/oci-layout:demo`,
+  "--platform",
+  "linux/amd64",
+];
+
+Deno.test("hostile 8: -o to a device, a FIFO or /dev/stdout writes through it; through a symlink it replaces the target", async (t) => {
+  const expected = (await cli(LAYOUT_CONFIG)).stdout;
+  assert.ok(expected.byteLength > 0);
+  await using f = await fifoDir();
+
+  await t.step({
+    name: "a character device (our own /dev/null, so a regression cannot break the machine's) stays a device",
+    ignore: Deno.uid() !== 0,
+    fn: async () => {
+      const made = await new Deno.Command("mknod", { args: [`${f.dir}/null`, "c", "1", "3"] }).output();
+      assert.ok(made.success, "mknod failed");
+      const r = await cli([...LAYOUT_CONFIG, "-o", `${f.dir}/null`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok((await Deno.lstat(`${f.dir}/null`)).isCharDevice, "the device became something else");
+    },
+  });
+
+  await t.step("a FIFO: the reader on the other end gets the bytes, and it stays a FIFO", async () => {
+    // Bounded: if the FIFO were replaced, nothing would ever write to the reader.
+    const reader = new Deno.Command("cat", {
+      args: [f.fifo],
+      stdout: "piped",
+      signal: AbortSignal.timeout(5000),
+    })
+      .output();
+    const r = await cli([...LAYOUT_CONFIG, "-o", f.fifo]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual((await reader).stdout, expected);
+    assert.ok((await Deno.lstat(f.fifo)).isFifo, "the FIFO became something else");
+  });
+
+  await t.step("-o /dev/stdout prints (tried as /dev/fd/1 and /proc/self/fd/1, in procfs)", async () => {
+    // Paths in procfs cannot be renamed over, so a regression here cannot replace the machine's /dev/stdout.
+    // The compiled binary's permissions do not reach these special files (Deno asks for --allow-all for them),
+    // so the CLI must know them as its standard output.
+    for (const path of ["/dev/fd/1", "/proc/self/fd/1"]) {
+      const out = await bounded([...LAYOUT_CONFIG, "-o", path]);
+      assert.equal(out.code, 0, out.stderr);
+      assert.deepEqual(out.stdout, expected, `-o ${path} printed nothing`);
+    }
+  });
+
+  await t.step(
+    "a symlink to a file: the file it names is replaced (a new inode), the link stays",
+    async () => {
+      await Deno.writeTextFile(`${f.dir}/real.json`, "old");
+      await Deno.symlink("real.json", `${f.dir}/link.json`);
+      const before = await Deno.stat(`${f.dir}/real.json`);
+      const viaLink = await cli([...LAYOUT_CONFIG, "-o", `${f.dir}/link.json`]);
+      assert.equal(viaLink.code, 0, viaLink.stderr);
+      assert.ok((await Deno.lstat(`${f.dir}/link.json`)).isSymlink, "the link was replaced by a file");
+      assert.deepEqual(await Deno.readFile(`${f.dir}/real.json`), expected);
+      assert.notEqual((await Deno.stat(`${f.dir}/real.json`)).ino, before.ino, "not replaced atomically");
+    },
+  );
+
+  await t.step("a dangling symlink: the file it names is created, the link stays", async () => {
+    await Deno.symlink("later.json", `${f.dir}/dangling.json`);
+    const r = await cli([...LAYOUT_CONFIG, "-o", `${f.dir}/dangling.json`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await Deno.lstat(`${f.dir}/dangling.json`)).isSymlink, "the link was replaced by a file");
+    assert.deepEqual(await Deno.readFile(`${f.dir}/later.json`), expected);
+  });
+
+  await t.step("no temporary files are left behind", () => {
+    const names = [...Deno.readDirSync(f.dir)].map((e) => e.name);
+    assert.deepEqual(names.filter((n) => n.startsWith(".")), []);
+  });
+});
+
+Deno.test("hostile 9: the temporary output file is never readable by more than the final file", async () => {
+  await using f = await fifoDir();
+  const path = `${f.dir}/private.json`;
+  await Deno.writeTextFile(path, "secret", { mode: 0o600 });
+  await Deno.chmod(path, 0o600);
+  const seen: { path: string; mode: number }[] = [];
+  const open = Deno.open;
+  // Watch every file the writer opens: its mode the moment it exists.
+  Deno.open = async (p: string | URL, options?: Deno.OpenOptions) => {
+    const file = await open(p, options);
+    if (options?.createNew || options?.create) {
+      seen.push({ path: String(p), mode: (await file.stat()).mode! & 0o777 });
+    }
+    return file;
+  };
+  try {
+    await writeFileAtomic(path, new TextEncoder().encode("new secret"));
+    await writeFileAtomic(`${f.dir}/fresh.json`, new TextEncoder().encode("{}"));
+  } finally {
+    Deno.open = open;
+  }
+  assert.ok(seen.length >= 2, `the writer opened ${seen.length} new files`);
+  assert.deepEqual(seen.filter((s) => s.path.includes(".private.json.")).map((s) => s.mode), [0o600]);
+  assert.ok(seen.every((s) => (s.mode & ~0o644) === 0), JSON.stringify(seen));
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+  assert.equal(await Deno.readTextFile(path), "new secret");
 });

@@ -80,6 +80,12 @@ export interface RunContext {
   emit(bytes: Uint8Array): Promise<void>;
 }
 
+/**
+ * Output paths that name the process's own standard output. Deno's permissions do not reach them without
+ * --allow-all (the compiled binary has less), and writing stdout through them is what the user means.
+ */
+const STDOUT_PATHS = new Set(["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]);
+
 /** Largest CA file read: a full system bundle is about 200 KiB. */
 const MAX_CA_FILE = 4 * 1024 * 1024;
 
@@ -170,9 +176,10 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
     if (s && !secrets.includes(s)) secrets.push(s);
   };
 
+  const toFile = !!options.output && !STDOUT_PATHS.has(options.output);
   const openSource = async (): Promise<ImageSource> => {
     // A missing output directory is reported before any request is made.
-    if (options.output && options.output !== "-") await checkDirectory(resolve(options.output));
+    if (toFile) await checkDirectory(resolve(options.output!));
     if (input.startsWith("oci:")) {
       const { openOciLayout, parseOciReference } = await import("../oci-layout.ts");
       return await openOciLayout(parseOciReference(input), { input, cwd: io.cwd });
@@ -214,7 +221,7 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
   };
 
   const emit = async (bytes: Uint8Array) => {
-    if (options.output && options.output !== "-") await writeFileAtomic(resolve(options.output), bytes);
+    if (toFile) await writeFileAtomic(resolve(options.output!), bytes);
     else await io.stdout(bytes);
   };
 
