@@ -5,7 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { NetworkError, TooLargeError } from "../src/errors.ts";
+import fc from "fast-check";
+import { SaxesParser } from "saxes";
+import { prettyJson } from "../src/cli/emit.ts";
+import { NetworkError, printable, TooLargeError } from "../src/errors.ts";
 import { readLocalFile } from "../src/files.ts";
 import { writeFileAtomic } from "../src/output.ts";
 import { parseReference } from "../src/reference.ts";
@@ -646,4 +649,130 @@ Deno.test("hostile 9: the temporary output file is never readable by more than t
   assert.ok(seen.every((s) => (s.mode & ~0o644) === 0), JSON.stringify(seen));
   assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
   assert.equal(await Deno.readTextFile(path), "new secret");
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// 10-11: what is printed
+
+Deno.test("hostile 10: get_digest_metadata prints only a config that is JSON, and names the media type when not", async () => {
+  const escapes = new TextEncoder().encode("\x1b]0;pwned\x07\x1b[2J\u202eevil\u009b31m");
+  const image = fakeImage(escapes, "application/octet-stream");
+  await using reg = startServer((req) => serveImage(req, image));
+  const r = await cli(["get_digest_metadata", "-u", `${reg.host}/app:1`, "--plain-http"]);
+  failed(r, new RegExp(`config ${image.configDigest} \\(application/octet-stream\\) is not JSON`));
+  assert.doesNotMatch(r.stderr, /[\x1b\x07\u009b\u202e]/, "a raw escape reached the terminal");
+});
+
+Deno.test("hostile 11: --pretty keeps big integers and duplicate keys", async () => {
+  const config = '{"architecture":"amd64","os":"linux","big":12345678901234567891,"dup":1,"dup":2,"f":1.50}';
+  const image = fakeImage(config);
+  await using reg = startServer((req) => serveImage(req, image));
+  const r = await cli(["get_digest_metadata", "-u", `${reg.host}/app:1`, "--plain-http", "--pretty"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdoutText, /"big": 12345678901234567891,/);
+  assert.match(r.stdoutText, /"dup": 1,\n {2}"dup": 2,/);
+  assert.match(r.stdoutText, /"f": 1\.50\n/);
+});
+
+Deno.test("hostile 11: pretty JSON means the same as the input and is stable (fast-check)", () => {
+  const dec = new TextDecoder();
+  const enc = new TextEncoder();
+  const texts = fc.oneof(
+    fc.json(),
+    fc.tuple(fc.jsonValue(), fc.constantFrom(undefined, 0, 1, 4, "\t", " \n ")).map(([v, space]) =>
+      JSON.stringify(v, null, space as string | number | undefined)
+    ),
+  ).filter((t) => t !== undefined);
+  fc.assert(
+    fc.property(texts, (text) => {
+      const once = prettyJson(enc.encode(text));
+      assert.deepEqual(JSON.parse(dec.decode(once)), JSON.parse(text));
+      assert.equal(dec.decode(prettyJson(once)), dec.decode(once), "pretty(pretty(x)) != pretty(x)");
+    }),
+    { numRuns: 500 },
+  );
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// 12-14: what reaches the terminal or the documents
+
+/** What a hostile registry puts in its answers to take over a terminal. */
+const TERMINAL_ATTACK = "\x1b]0;title\x07\x1b[2J\u202e\u2066\u200f\u009b31m";
+
+Deno.test("hostile 12: with -v, nothing a registry sends reaches stderr unescaped (C0, C1, bidi)", async () => {
+  // Raw bytes: Deno.serve refuses (panics on) such header values, a hostile server does not. The client refuses
+  // C0 controls in headers, but takes bytes 0x80-0xFF (as Latin-1): 0x9B is the 8-bit CSI.
+  const body = new TextEncoder().encode(
+    JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: `gone ${TERMINAL_ATTACK}` }] }),
+  );
+  const head = "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n" +
+    `x-hostile: \x9b2J\x9d0;title\x9c\r\ncontent-length: ${body.byteLength}\r\n\r\n`;
+  await using reg = startRawServer(
+    new Uint8Array([...Uint8Array.from(head, (c) => c.charCodeAt(0)), ...body]),
+  );
+  const r = await cli(["get_manifest", "-u", `${reg.host}/app:1`, "--plain-http", "-v"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /x-hostile: /, "the header is in the verbose log");
+  assert.match(r.stderr, /debug: /);
+  assert.match(r.stderr, /at .*client\.ts/, "the stack trace is there");
+  const raw = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
+  const bad = r.stderr.split("\n").filter((l) => raw.test(l));
+  assert.deepEqual(bad.map((l) => JSON.stringify(l)), [], "lines with raw control or bidi characters");
+  assert.match(r.stderr, /gone \\u001b\]0;title\\u0007\\u001b\[2J\\u202e\\u2066\\u200f\\u009b31m/);
+});
+
+Deno.test("printable: bidi controls and line separators are escaped like control characters", () => {
+  assert.equal(
+    printable("a\u202eb\u2066c\u200fd\u061ce\u2028f"),
+    "a\\u202eb\\u2066c\\u200fd\\u061ce\\u2028f",
+  );
+  assert.equal(
+    printable(printable("x\u202e\x1by")),
+    printable("x\u202e\x1by"),
+    "escaping twice changes nothing",
+  );
+});
+
+Deno.test("hostile 13: a password holding a TAB and a newline, echoed by the registry, is never printed", async () => {
+  const password = "Tab\there\nNewline-s3cr3t-P4ss";
+  const basic = `Basic ${btoa(`alice:${password}`)}`;
+  await using reg = startServer((req) => {
+    const auth = req.headers.get("authorization");
+    if (auth !== basic) return basicChallenge();
+    // The registry echoes what it was sent, as some do in their error messages.
+    return Response.json({
+      errors: [{ code: "MANIFEST_UNKNOWN", message: `no manifest for alice:${password}` }],
+    }, {
+      status: 404,
+      headers: { "x-echo": password.replace("\n", " ") },
+    });
+  });
+  await using cfg = await dockerConfigDir(reg.host, { auth: btoa(`alice:${password}`) });
+  const r = await cli(["get_manifest", "-u", `${reg.host}/app:1`, "--plain-http", "-v"], {
+    env: { DOCKER_CONFIG: cfg.dir },
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /not found/);
+  for (const part of ["s3cr3t", "Newline-", "Tab\there", "Tab here", "Tab\\u0009here"]) {
+    assert.ok(!r.stderr.includes(part), `the password (${JSON.stringify(part)}) was printed:\n${r.stderr}`);
+  }
+});
+
+Deno.test("hostile 14: an XML SBOM of an image whose label key and value hold \\u0001 and U+FFFE is well-formed", async () => {
+  const config = JSON.stringify({
+    architecture: "amd64",
+    os: "linux",
+    config: { Labels: { "key\u0001\uFFFE": "value\u0001\uFFFE" } },
+    rootfs: { type: "layers", diff_ids: [] },
+  });
+  const image = fakeImage(config);
+  await using reg = startServer((req) => serveImage(req, image));
+  const r = await cli(["sbom", "-u", `${reg.host}/app:1`, "--plain-http", "--format", "cyclonedx-xml"]);
+  assert.equal(r.code, 0, r.stderr);
+  const parser = new SaxesParser({ xmlns: true });
+  const errors: string[] = [];
+  parser.on("error", (e) => errors.push(e.message));
+  parser.write(r.stdoutText).close();
+  assert.deepEqual(errors, []);
+  assert.match(r.stdoutText, /label:key\uFFFD\uFFFD">value\uFFFD\uFFFD</);
 });

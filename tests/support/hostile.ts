@@ -120,13 +120,16 @@ export async function dockerConfigDir(
   return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
 }
 
-/** What a raw hostile server does with each connection once the request head is in. */
-export type RawBehaviour = "hold" | "endless";
+/**
+ * What a raw hostile server does with each connection once the request head is in: `hold` never answers;
+ * `endless` answers `200` with no length and streams a body that never ends, until the client hangs up; bytes
+ * are sent as they are (headers Deno.serve would refuse to send), then the connection is closed.
+ */
+export type RawBehaviour = "hold" | "endless" | Uint8Array;
 
 /**
- * A raw TCP server on 127.0.0.1 for attacks a well-behaved HTTP server cannot make: `hold` reads the request
- * and never answers; `endless` answers `200` with no length and streams a body that never ends, until the
- * client hangs up. `connections` counts the connections it took.
+ * A raw TCP server on 127.0.0.1 for attacks a well-behaved HTTP server cannot make (see {@link RawBehaviour}).
+ * `connections` counts the connections it took.
  */
 export function startRawServer(
   behaviour: RawBehaviour,
@@ -144,6 +147,10 @@ export function startRawServer(
         while ((await conn.read(buf)) !== null) {
           // keep reading, never answer
         }
+        return;
+      }
+      if (behaviour instanceof Uint8Array) {
+        for (let off = 0; off < behaviour.byteLength;) off += await conn.write(behaviour.subarray(off));
         return;
       }
       const enc = new TextEncoder();

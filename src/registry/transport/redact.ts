@@ -58,13 +58,25 @@ export function redactHeader(name: string, value: string): string {
 }
 
 /**
- * Free text with known secrets removed: any of `secrets` verbatim, bearer/basic credentials, JWT-looking
- * strings and presigned query parameters.
+ * Free text with known secrets removed: any of `secrets` verbatim (a secret holding whitespace also with any
+ * whitespace in its place: a newline the registry or a header turned into a space), bearer/basic credentials,
+ * JWT-looking strings and presigned query parameters.
+ *
+ * @example
+ * ```ts
+ * redactText("bad password Tab here", ["Tab\there"]); // "bad password REDACTED"
+ * ```
  */
 export function redactText(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const s of secrets) {
-    if (s && s.length >= 4) out = out.split(s).join("REDACTED");
+    if (!s || s.length < 4) continue;
+    if (/\s/.test(s)) {
+      const pattern = s.split(/\s+/).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("\\s+");
+      out = out.replace(new RegExp(pattern, "g"), "REDACTED");
+    } else {
+      out = out.split(s).join("REDACTED");
+    }
   }
   // Not the auth-params of a challenge (`WWW-Authenticate: Bearer realm="...",service=...`, as logged with
   // --verbose): those hold no secret, and "redacting" `realm=` mangled the challenge in the log. A credential
