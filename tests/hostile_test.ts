@@ -11,6 +11,7 @@ import { prettyJson } from "../src/cli/emit.ts";
 import { NetworkError, printable, TooLargeError } from "../src/errors.ts";
 import { readLocalFile } from "../src/files.ts";
 import { writeFileAtomic } from "../src/output.ts";
+import { stripUrlCredentials } from "../src/url.ts";
 import { parseReference } from "../src/reference.ts";
 import { openRegistry } from "../src/registry/mod.ts";
 import { blockedAddress, type HostResolver } from "../src/registry/transport/destination.ts";
@@ -775,4 +776,50 @@ Deno.test("hostile 14: an XML SBOM of an image whose label key and value hold \\
   parser.write(r.stdoutText).close();
   assert.deepEqual(errors, []);
   assert.match(r.stdoutText, /label:key\uFFFD\uFFFD">value\uFFFD\uFFFD</);
+});
+
+Deno.test("hostile 15: credentials in CODEBUILD_SOURCE_REPO_URL never reach the provenance", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hostile-provenance-" });
+  try {
+    await Deno.writeTextFile(`${dir}/os.img`, "image");
+    const cases: [string, string][] = [
+      ["https://github.com/o/r.git?access_token=SECRET1&ref=main", "git+https://github.com/o/r.git?ref=main"],
+      ["ssh://git:SECRET2@host.example/o/r.git", "git+ssh://git@host.example/o/r.git"],
+      ["https://user:SECRET3p@ss@host3.example/o/r", "git+https://host3.example/o/r"],
+      ["https://ghp_SECRET4@github.com/o/r.git", "git+https://github.com/o/r.git"],
+      ["git:SECRET5@github.com:o/r.git", "git+ssh://git@github.com/o/r.git"],
+      ["https://gitlab.example/o/r.git?private_token=SECRET6", "git+https://gitlab.example/o/r.git"],
+    ];
+    for (const [url, expected] of cases) {
+      const r = await cli([
+        "provenance",
+        "-u",
+        `oci:${REPO_ROOT}/fixtures/oci-layout:demo`,
+        "--platform",
+        "linux/amd64",
+        "--subject",
+        `${dir}/os.img`,
+      ], { env: { CODEBUILD_SOURCE_REPO_URL: url, CODEBUILD_RESOLVED_SOURCE_VERSION: "a".repeat(40) } });
+      assert.equal(r.code, 0, r.stderr);
+      const leaked = /SECRET\d|p@ss|ss@|access_token|private_token/.exec(
+        r.stdoutText,
+      );
+      assert.equal(leaked, null, `${url}: the provenance carries ${leaked?.[0]}`);
+      const deps = JSON.parse(r.stdoutText).predicate.buildDefinition.resolvedDependencies as {
+        uri: string;
+      }[];
+      assert.ok(deps.some((d) => d.uri === expected), `${url}: ${deps.map((d) => d.uri).join(", ")}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("stripUrlCredentials: userinfo of every scheme and secret-bearing parameters, nothing else", () => {
+  assert.equal(stripUrlCredentials("https://u:p@h.example/a?x=1&token=t#f"), "https://h.example/a?x=1#f");
+  assert.equal(stripUrlCredentials("s3://AKID:secret@bucket/key"), "s3://bucket/key");
+  assert.equal(stripUrlCredentials("ssh://git:tok@h/r", { keepUsername: true }), "ssh://git@h/r");
+  assert.equal(stripUrlCredentials("https://GitHub.com/O/R?a=b%20c"), "https://GitHub.com/O/R?a=b%20c");
+  assert.equal(stripUrlCredentials("https://h/r?X-Amz-Signature=s&a=b+c"), "https://h/r?a=b+c");
+  assert.equal(stripUrlCredentials("user:pass@host/path"), "host/path");
 });

@@ -5,12 +5,8 @@
  * @module
  */
 
-// Presigned-URL material of S3, GCS, Azure SAS, CloudFront, Cloudflare (Docker Hub's `verify`) and Akamai.
-const SECRET_PARAMS =
-  "x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|signature|sig|token|" +
-  "__token__|access_token|refresh_token|password|googleaccessid|se|sv|skoid|sktid|key-pair-id|policy|expires|" +
-  "verify|hdnts|hmac|auth|key";
-const SECRET_QUERY = new RegExp(`^(?:${SECRET_PARAMS})$`, "i");
+import { isSecretParam, SECRET_PARAMS } from "../../url.ts";
+
 const SECRET_QUERY_IN_TEXT = new RegExp(`([?&](?:${SECRET_PARAMS})=)[^&\\s"']+`, "gi");
 const SECRET_HEADERS = new Set([
   "authorization",
@@ -40,7 +36,7 @@ export function redactUrl(url: string): string {
   u.username = "";
   u.password = "";
   for (const key of [...u.searchParams.keys()]) {
-    if (SECRET_QUERY.test(key)) u.searchParams.set(key, "REDACTED");
+    if (isSecretParam(key)) u.searchParams.set(key, "REDACTED");
   }
   return u.toString();
 }
