@@ -823,3 +823,46 @@ Deno.test("stripUrlCredentials: userinfo of every scheme and secret-bearing para
   assert.equal(stripUrlCredentials("https://h/r?X-Amz-Signature=s&a=b+c"), "https://h/r?a=b+c");
   assert.equal(stripUrlCredentials("user:pass@host/path"), "host/path");
 });
+
+Deno.test("hostile 16: registry hosts named like Object.prototype keys are hosts, not prototype lookups", async () => {
+  await using reg = startServer(() => basicChallenge());
+  await using cfg = await dockerConfigDir("other.example", { auth: btoa("u:p") }, {
+    credHelpers: { "other.example": "pass" },
+  });
+  const problems: string[] = [];
+  for (const host of ["toString", "hasOwnProperty", "valueOf", "isPrototypeOf"]) {
+    const r = await cli([
+      "get_manifest",
+      "-u",
+      `${host}/app:1`,
+      "--registry-endpoint",
+      `${host}=${reg.url}`,
+      "--timeout",
+      "5",
+    ], { env: { DOCKER_CONFIG: cfg.dir } });
+    const line = r.stderr.trimEnd();
+    if (
+      r.code !== 1 || line.includes("\n") ||
+      !/requires authentication \(Basic\): no credentials found/.test(line)
+    ) {
+      problems.push(`${host}: exit ${r.code}: ${line}`);
+    }
+  }
+  // No mapping for the host itself: the endpoint table must not answer with Object's own properties either.
+  const r = await cli([
+    "get_manifest",
+    "-u",
+    "Constructor/app:1",
+    "--registry-endpoint",
+    `other.example=${reg.url}`,
+    "--plain-http",
+    "--retries",
+    "0",
+    "--timeout",
+    "5",
+  ]);
+  if (r.code !== 1 || /TypeError|Invalid URL|function/.test(r.stderr)) {
+    problems.push(`Constructor: ${r.stderr}`);
+  }
+  assert.deepEqual(problems, []);
+});

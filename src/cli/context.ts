@@ -111,7 +111,8 @@ function nonNegativeInt(value: string | undefined, name: string, fallback: numbe
  * ```
  */
 export function parseEndpoints(values: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a host named `__proto__` or `constructor` is an entry like any other.
+  const out: Record<string, string> = Object.create(null);
   for (const v of values) {
     const eq = v.indexOf("=");
     const host = eq > 0 ? v.slice(0, eq).trim().toLowerCase() : "";

@@ -52,8 +52,10 @@ export interface RegistrySettings {
 
 /** The base URL for a registry under the settings. */
 export function baseUrlFor(registry: string, s: Pick<RegistrySettings, "plainHttp" | "endpoints">): string {
-  const mapped = s.endpoints?.[registry.toLowerCase()];
-  if (mapped) return mapped;
+  const key = registry.toLowerCase();
+  // Own entries only: a registry named `Constructor` must not find Object.prototype.constructor.
+  const mapped = s.endpoints && Object.hasOwn(s.endpoints, key) ? s.endpoints[key] : undefined;
+  if (typeof mapped === "string" && mapped) return mapped;
   return `${s.plainHttp ? "http" : "https"}://${apiHost(registry)}`;
 }
 

@@ -96,6 +96,17 @@ export function normalizeAuthKey(key: string): string {
   return canonical + rest;
 }
 
+/**
+ * The `credHelpers` entry for `host`: an own property holding a string only, so a host named `toString` or
+ * `constructor` finds nothing rather than Object.prototype's functions.
+ */
+function helperFor(file: DockerConfigFile, host: string): string | undefined {
+  const helpers = file.credHelpers;
+  if (!helpers || !Object.hasOwn(helpers, host)) return undefined;
+  const name = helpers[host];
+  return typeof name === "string" && name !== "" ? name : undefined;
+}
+
 /** The server URL a credential helper is asked about: docker's own name for Docker Hub, else the host. */
 function helperServerUrl(registry: string): string {
   return registry === "docker.io" ? "https://index.docker.io/v1/" : registry;
@@ -181,8 +192,8 @@ export async function lookupConfigCredentials(
   if (dockerPath) {
     const file = await readConfigFile(dockerPath, read);
     if (file) {
-      const helper = file.credHelpers?.[registry] ??
-        (registry === "docker.io" ? file.credHelpers?.["index.docker.io"] : undefined);
+      const helper = helperFor(file, registry) ??
+        (registry === "docker.io" ? helperFor(file, "index.docker.io") : undefined);
       if (helper) {
         searched.push(`${dockerPath} credHelpers (docker-credential-${helper})`);
         const c = await helperCredential(helper, helperServerUrl(registry), run, cfg.signal);
