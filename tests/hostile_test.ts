@@ -18,6 +18,7 @@ import { blockedAddress, type HostResolver } from "../src/registry/transport/des
 import type { Fetcher } from "../src/registry/transport/fetcher.ts";
 import { withRedirects } from "../src/registry/transport/redirect.ts";
 import { cli, type CliResult, REPO_ROOT, runCli, type RunCliOptions } from "./support/cli.ts";
+import { startEcrApi } from "./support/ecr_api.ts";
 import {
   dockerConfigDir,
   fakeImage,
@@ -865,4 +866,125 @@ Deno.test("hostile 16: registry hosts named like Object.prototype keys are hosts
     problems.push(`Constructor: ${r.stderr}`);
   }
   assert.deepEqual(problems, []);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// 17: the ECR token cache
+
+Deno.test("hostile 17: the ECR token cache is trusted only as the user's own regular file, briefly, per identity", async (t) => {
+  const password = `ecr-${crypto.randomUUID()}`;
+  await using reg = ecrRegistry(password);
+  const api = startEcrApi(password);
+  const base = await Deno.makeTempDir({ prefix: "hostile-ecr-cache-" });
+  const dir = `${base}/ecrimagemetadataextractor`;
+  const env = (key = "AKIDEXAMPLE1") => ({
+    AWS_ENDPOINT_URL_ECR: api.url,
+    AWS_ACCESS_KEY_ID: key,
+    AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/EXAMPLEKEY",
+    XDG_CACHE_HOME: base,
+  });
+  const run = (key?: string) =>
+    bounded([
+      "get_manifest",
+      "-u",
+      `${ECR_HOST}/app:1`,
+      "--registry-endpoint",
+      `${ECR_HOST}=${reg.url}`,
+      "-v",
+    ], {
+      env: env(key),
+    });
+  /** Run; true when the cached token was used (no API call). */
+  const usedCache = async (key?: string) => {
+    const before = api.calls.length;
+    const r = await run(key);
+    assert.equal(r.code, 0, r.stderr);
+    return api.calls.length === before;
+  };
+  const only = () => {
+    const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".json"));
+    assert.equal(files.length, 1, files.map((f) => f.name).join(", "));
+    return `${dir}/${files[0].name}`;
+  };
+  /** Put a working token back as a plain 0600 file of ours, written now. */
+  const plant = async (fields: Record<string, unknown> = {}) => {
+    const file = only();
+    await Deno.remove(file);
+    const now = Date.now();
+    const token = { username: "AWS", password, expiresAt: now + 3600_000, writtenAt: now, ...fields };
+    await Deno.writeTextFile(file, JSON.stringify(token), { mode: 0o600 });
+    await Deno.chmod(file, 0o600);
+    return file;
+  };
+  try {
+    await t.step("first run fills the cache, the second uses it", async () => {
+      assert.equal(await usedCache(), false);
+      assert.equal(await usedCache(), true);
+      await plant();
+      assert.equal(await usedCache(), true, "a planted file like the tool's own is used");
+    });
+
+    await t.step("a symlink in place of the cache file is not followed", async () => {
+      const file = await plant();
+      await Deno.rename(file, `${base}/elsewhere.json`);
+      await Deno.symlink(`${base}/elsewhere.json`, file);
+      assert.equal(await usedCache(), false, "the symlinked cache was used");
+      assert.ok(!(await Deno.lstat(only())).isSymlink, "the fresh token replaced the link");
+    });
+
+    await t.step({
+      name: "a 0600 file owned by another user is not trusted",
+      ignore: Deno.uid() !== 0,
+      fn: async () => {
+        const file = await plant();
+        await Deno.chown(file, 65534, 65534);
+        assert.equal(await usedCache(), false, "another user's cache file was used");
+      },
+    });
+
+    await t.step({
+      name: "a cache directory owned by another user, or writable by others, is not trusted",
+      ignore: Deno.uid() !== 0,
+      fn: async () => {
+        await plant();
+        await Deno.chmod(dir, 0o777);
+        assert.equal(await usedCache(), false, "a world-writable cache directory was trusted");
+        await Deno.chmod(dir, 0o700);
+        await plant();
+        await Deno.chown(dir, 65534, 65534);
+        assert.equal(await usedCache(), false, "another user's cache directory was trusted");
+        await Deno.chown(dir, 0, 0);
+      },
+    });
+
+    await t.step(
+      "an expiry beyond the 12 hours ECR issues, counted from when it was written, is not honoured",
+      async () => {
+        const year2500 = Date.parse("2500-01-01T00:00:00Z");
+        await plant({ expiresAt: year2500, writtenAt: Date.now() - 13 * 3600_000 });
+        assert.equal(await usedCache(), false, "a token written 13 hours ago was used");
+        await plant({ expiresAt: year2500, writtenAt: undefined });
+        assert.equal(await usedCache(), false, "a token of unknown age was used");
+        await plant({ expiresAt: year2500, writtenAt: Date.now() + 24 * 3600_000 });
+        assert.equal(await usedCache(), false, "a token written in the future was used");
+      },
+    );
+
+    await t.step("a FIFO in place of the cache file: ignored, no hang", async () => {
+      const file = await plant();
+      await Deno.remove(file);
+      await new Deno.Command("mkfifo", { args: ["-m", "600", file] }).output();
+      assert.equal(await usedCache(), false);
+    });
+
+    await t.step("two AWS_ACCESS_KEY_ID values never share a token", async () => {
+      assert.equal(await usedCache("AKIDEXAMPLE1"), true);
+      assert.equal(await usedCache("AKIDEXAMPLE2"), false, "another access key id reused the token");
+      assert.equal(await usedCache("AKIDEXAMPLE2"), true);
+      assert.equal(await usedCache("AKIDEXAMPLE1"), true);
+    });
+  } finally {
+    await api.stop();
+    await Deno.remove(base, { recursive: true });
+  }
 });

@@ -56,8 +56,10 @@ export function ecrCacheDir(env: Env): string | undefined {
 }
 
 /**
- * Environment variables that decide which AWS identity the SDK's default chain resolves to. Their values (never
- * the secret key) key the ECR token cache, so a run as another identity never reuses this one's token.
+ * Environment variables that decide which AWS identity the SDK's default chain resolves to. Their values key the
+ * ECR token cache, so a run as another identity never reuses this one's token. Secrets stay out (the secret key,
+ * session tokens, the container authorization token itself): an access key id names its session, and a
+ * container token is named by its file or by the endpoint it is sent to.
  */
 const IDENTITY_VARS = [
   "AWS_ACCESS_KEY_ID",
@@ -68,6 +70,9 @@ const IDENTITY_VARS = [
   "AWS_WEB_IDENTITY_TOKEN_FILE",
   "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
   "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+  "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+  "AWS_EC2_METADATA_DISABLED",
   "AWS_SHARED_CREDENTIALS_FILE",
   "AWS_CONFIG_FILE",
   "AWS_ENDPOINT_URL_ECR",
@@ -97,6 +102,7 @@ export function credentialSettings(
         get(env, "AWS_ENDPOINT_URL") !== undefined,
       container: containerCredentialsFrom(env),
       profile: get(env, "AWS_PROFILE"),
+      uid: opts.uid,
     },
   };
 }
