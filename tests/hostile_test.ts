@@ -12,13 +12,15 @@ import { NetworkError, printable, TooLargeError } from "../src/errors.ts";
 import { readLocalFile } from "../src/files.ts";
 import { writeFileAtomic } from "../src/output.ts";
 import { stripUrlCredentials } from "../src/url.ts";
+import { credentialSettings } from "../src/cli/environment.ts";
+import { ecrCredential } from "../src/registry/credentials/ecr.ts";
+import { parseEcrHost } from "../src/registry/ecr.ts";
 import { parseReference } from "../src/reference.ts";
 import { openRegistry } from "../src/registry/mod.ts";
 import { blockedAddress, type HostResolver } from "../src/registry/transport/destination.ts";
 import type { Fetcher } from "../src/registry/transport/fetcher.ts";
 import { withRedirects } from "../src/registry/transport/redirect.ts";
 import { cli, type CliResult, REPO_ROOT, runCli, type RunCliOptions } from "./support/cli.ts";
-import { startEcrApi } from "./support/ecr_api.ts";
 import {
   dockerConfigDir,
   fakeImage,
@@ -662,6 +664,7 @@ Deno.test("hostile 10: get_digest_metadata prints only a config that is JSON, an
   await using reg = startServer((req) => serveImage(req, image));
   const r = await cli(["get_digest_metadata", "-u", `${reg.host}/app:1`, "--plain-http"]);
   failed(r, new RegExp(`config ${image.configDigest} \\(application/octet-stream\\) is not JSON`));
+  // deno-lint-ignore no-control-regex
   assert.doesNotMatch(r.stderr, /[\x1b\x07\u009b\u202e]/, "a raw escape reached the terminal");
 });
 
@@ -717,6 +720,7 @@ Deno.test("hostile 12: with -v, nothing a registry sends reaches stderr unescape
   assert.match(r.stderr, /x-hostile: /, "the header is in the verbose log");
   assert.match(r.stderr, /debug: /);
   assert.match(r.stderr, /at .*client\.ts/, "the stack trace is there");
+  // deno-lint-ignore no-control-regex
   const raw = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/;
   const bad = r.stderr.split("\n").filter((l) => raw.test(l));
   assert.deepEqual(bad.map((l) => JSON.stringify(l)), [], "lines with raw control or bidi characters");
@@ -873,40 +877,42 @@ Deno.test("hostile 16: registry hosts named like Object.prototype keys are hosts
 
 Deno.test("hostile 17: the ECR token cache is trusted only as the user's own regular file, briefly, per identity", async (t) => {
   const password = `ecr-${crypto.randomUUID()}`;
-  await using reg = ecrRegistry(password);
-  const api = startEcrApi(password);
+  const host = parseEcrHost(ECR_HOST)!;
+  let calls = 0;
+  const getAuthorizationToken = () => {
+    calls++;
+    return Promise.resolve({
+      authorizationToken: btoa(`AWS:${password}`),
+      expiresAt: new Date(Date.now() + 3600_000),
+    });
+  };
   const base = await Deno.makeTempDir({ prefix: "hostile-ecr-cache-" });
   const dir = `${base}/ecrimagemetadataextractor`;
-  const env = (key = "AKIDEXAMPLE1") => ({
-    AWS_ENDPOINT_URL_ECR: api.url,
-    AWS_ACCESS_KEY_ID: key,
-    AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/EXAMPLEKEY",
-    XDG_CACHE_HOME: base,
-  });
-  const run = (key?: string) =>
-    bounded([
-      "get_manifest",
-      "-u",
-      `${ECR_HOST}/app:1`,
-      "--registry-endpoint",
-      `${ECR_HOST}=${reg.url}`,
-      "-v",
-    ], {
-      env: env(key),
-    });
-  /** Run; true when the cached token was used (no API call). */
-  const usedCache = async (key?: string) => {
-    const before = api.calls.length;
-    const r = await run(key);
-    assert.equal(r.code, 0, r.stderr);
-    return api.calls.length === before;
+  /** Ask for the token as the CLI would, as `key`; true when the cached token was used (no API call). */
+  const usedCache = async (key = "AKIDEXAMPLE1") => {
+    const env = {
+      AWS_ACCESS_KEY_ID: key,
+      AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/EXAMPLEKEY",
+      XDG_CACHE_HOME: base,
+    };
+    const settings = credentialSettings(env, { cache: true, uid: Deno.uid() });
+    const before = calls;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const cred = await Promise.race([
+      ecrCredential({ ...settings.ecr, host, getAuthorizationToken }),
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(() => reject(new Error("hung reading the cache")), 5000)
+      ),
+    ]).finally(() => clearTimeout(timer));
+    assert.equal(cred.kind === "basic" ? cred.password : undefined, password);
+    return calls === before;
   };
   const only = () => {
     const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".json"));
     assert.equal(files.length, 1, files.map((f) => f.name).join(", "));
     return `${dir}/${files[0].name}`;
   };
-  /** Put a working token back as a plain 0600 file of ours, written now. */
+  /** Put a working token back as a plain 0600 file of ours; `fields` change it. */
   const plant = async (fields: Record<string, unknown> = {}) => {
     const file = only();
     await Deno.remove(file);
@@ -917,7 +923,7 @@ Deno.test("hostile 17: the ECR token cache is trusted only as the user's own reg
     return file;
   };
   try {
-    await t.step("first run fills the cache, the second uses it", async () => {
+    await t.step("the first call fills the cache, the second uses it", async () => {
       assert.equal(await usedCache(), false);
       assert.equal(await usedCache(), true);
       await plant();
@@ -942,18 +948,21 @@ Deno.test("hostile 17: the ECR token cache is trusted only as the user's own reg
       },
     });
 
+    await t.step("a cache directory writable by others is not trusted, nor written to", async () => {
+      await plant();
+      await Deno.chmod(dir, 0o777);
+      assert.equal(await usedCache(), false, "a world-writable cache directory was trusted");
+      await Deno.chmod(dir, 0o700);
+    });
+
     await t.step({
-      name: "a cache directory owned by another user, or writable by others, is not trusted",
+      name: "a cache directory owned by another user is not trusted",
       ignore: Deno.uid() !== 0,
       fn: async () => {
         await plant();
-        await Deno.chmod(dir, 0o777);
-        assert.equal(await usedCache(), false, "a world-writable cache directory was trusted");
-        await Deno.chmod(dir, 0o700);
-        await plant();
         await Deno.chown(dir, 65534, 65534);
         assert.equal(await usedCache(), false, "another user's cache directory was trusted");
-        await Deno.chown(dir, 0, 0);
+        await Deno.chown(dir, Deno.uid(), Deno.gid());
       },
     });
 
@@ -967,6 +976,11 @@ Deno.test("hostile 17: the ECR token cache is trusted only as the user's own reg
         assert.equal(await usedCache(), false, "a token of unknown age was used");
         await plant({ expiresAt: year2500, writtenAt: Date.now() + 24 * 3600_000 });
         assert.equal(await usedCache(), false, "a token written in the future was used");
+        const written = JSON.parse(await Deno.readTextFile(only()));
+        assert.ok(
+          written.expiresAt <= written.writtenAt + 12 * 3600_000,
+          "the tool writes what it will believe",
+        );
       },
     );
 
@@ -984,7 +998,6 @@ Deno.test("hostile 17: the ECR token cache is trusted only as the user's own reg
       assert.equal(await usedCache("AKIDEXAMPLE1"), true);
     });
   } finally {
-    await api.stop();
     await Deno.remove(base, { recursive: true });
   }
 });

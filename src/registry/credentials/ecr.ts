@@ -63,6 +63,8 @@ export interface EcrOptions extends EcrSettings {
   signal?: AbortSignal;
   /** Skip the cached token (the registry rejected it); a fresh one still replaces it in the cache. */
   refresh?: boolean;
+  /** How the token is fetched (default: `GetAuthorizationToken` through the AWS SDK); tests pass a stand-in. */
+  getAuthorizationToken?: (region: string, opts: EcrOptions) => Promise<AuthorizationData | undefined>;
 }
 
 interface CachedToken {
@@ -192,56 +194,7 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
     }
   }
   opts.log?.(`ecr: calling GetAuthorizationToken in ${region}`);
-  const { ECRClient, GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr");
-  // A configured endpoint (a VPC endpoint, a test stand-in) is where the API is; the SDK refuses FIPS or
-  // dual-stack variants together with it.
-  const variants = opts.endpointConfigured ? {} : {
-    useFipsEndpoint: opts.host.fips || undefined,
-    useDualstackEndpoint: opts.host.dualStack || undefined,
-  };
-  const container = opts.container;
-  const client = new ECRClient({
-    region,
-    ...variants,
-    // fetch, held to the deadline, reading at most MAX_API_BYTES of an answer.
-    requestHandler: cappedRequestHandler({ signal: opts.signal, maxBytes: MAX_API_BYTES }),
-    ...(container && {
-      credentialDefaultProvider: (init: Record<string, unknown>) =>
-        boundedDefaultChain(init, { container, profile: opts.profile }, opts.signal),
-    }),
-  });
-  let data;
-  try {
-    // The SDK resolves credentials outside the abort signal it is given, so the deadline is raced as well.
-    const out = await beforeDeadline(
-      client.send(new GetAuthorizationTokenCommand({ registryIds: [opts.host.accountId] }), {
-        abortSignal: opts.signal,
-      }),
-      opts.signal,
-    );
-    data = out.authorizationData?.[0];
-  } catch (err) {
-    // Already one line that says what and where: a capped answer, the container endpoint's refusal.
-    if (err instanceof TooLargeError || err instanceof AuthError) throw err;
-    if (opts.signal?.aborted) {
-      throw new TimeoutError(`ECR GetAuthorizationToken in ${region} did not answer before the deadline`, {
-        hint: "check the network path to the ECR API, or allow more time",
-        advice: "timeout",
-      });
-    }
-    const e = err as { name?: string; message?: string };
-    throw new AuthError(
-      `ECR GetAuthorizationToken failed in ${region}: ${e.name ?? "Error"}: ${
-        (e.message ?? "").split("\n")[0].slice(0, 200)
-      }`,
-      {
-        hint:
-          "check the AWS credentials (environment, profile, instance or container role) and ecr:GetAuthorizationToken permission",
-      },
-    );
-  } finally {
-    client.destroy();
-  }
+  const data = await (opts.getAuthorizationToken ?? sdkAuthorizationToken)(region, opts);
   const token = data?.authorizationToken;
   if (!token) throw new AuthError(`ECR GetAuthorizationToken in ${region} returned no token`);
   let decoded: string;
@@ -268,6 +221,69 @@ export async function ecrCredential(opts: EcrOptions): Promise<Credential> {
     );
   }
   return { kind: "basic", username: cred.username, password: cred.password, source };
+}
+
+/** An ECR authorization token as `GetAuthorizationToken` returns it. */
+export interface AuthorizationData {
+  /** base64 of `user:password`. */
+  authorizationToken?: string;
+  expiresAt?: Date;
+}
+
+/** `GetAuthorizationToken` through the AWS SDK, within the deadline and caps of `aws.ts`. */
+async function sdkAuthorizationToken(
+  region: string,
+  opts: EcrOptions,
+): Promise<AuthorizationData | undefined> {
+  const { ECRClient, GetAuthorizationTokenCommand } = await import("@aws-sdk/client-ecr");
+  // A configured endpoint (a VPC endpoint, a test stand-in) is where the API is; the SDK refuses FIPS or
+  // dual-stack variants together with it.
+  const variants = opts.endpointConfigured ? {} : {
+    useFipsEndpoint: opts.host.fips || undefined,
+    useDualstackEndpoint: opts.host.dualStack || undefined,
+  };
+  const container = opts.container;
+  const client = new ECRClient({
+    region,
+    ...variants,
+    // fetch, held to the deadline, reading at most MAX_API_BYTES of an answer.
+    requestHandler: cappedRequestHandler({ signal: opts.signal, maxBytes: MAX_API_BYTES }),
+    ...(container && {
+      credentialDefaultProvider: (init: Record<string, unknown>) =>
+        boundedDefaultChain(init, { container, profile: opts.profile }, opts.signal),
+    }),
+  });
+  try {
+    // The SDK resolves credentials outside the abort signal it is given, so the deadline is raced as well.
+    const out = await beforeDeadline(
+      client.send(new GetAuthorizationTokenCommand({ registryIds: [opts.host.accountId] }), {
+        abortSignal: opts.signal,
+      }),
+      opts.signal,
+    );
+    return out.authorizationData?.[0];
+  } catch (err) {
+    // Already one line that says what and where: a capped answer, the container endpoint's refusal.
+    if (err instanceof TooLargeError || err instanceof AuthError) throw err;
+    if (opts.signal?.aborted) {
+      throw new TimeoutError(`ECR GetAuthorizationToken in ${region} did not answer before the deadline`, {
+        hint: "check the network path to the ECR API, or allow more time",
+        advice: "timeout",
+      });
+    }
+    const e = err as { name?: string; message?: string };
+    throw new AuthError(
+      `ECR GetAuthorizationToken failed in ${region}: ${e.name ?? "Error"}: ${
+        (e.message ?? "").split("\n")[0].slice(0, 200)
+      }`,
+      {
+        hint:
+          "check the AWS credentials (environment, profile, instance or container role) and ecr:GetAuthorizationToken permission",
+      },
+    );
+  } finally {
+    client.destroy();
+  }
 }
 
 /** `p`, or the signal's reason once it aborts, whichever comes first. */
