@@ -138,8 +138,8 @@ export function describeError(err: unknown): string {
 
 /**
  * What may not reach a terminal as it is: C0 controls and DEL, C1 controls (U+009B is an 8-bit CSI), the bidi
- * controls that reorder what is shown (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069) and the Unicode line and
- * paragraph separators.
+ * controls that reorder what is shown (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069) and the Unicode line
+ * and paragraph separators.
  */
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;

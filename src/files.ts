@@ -1,8 +1,9 @@
 /**
- * Reading local files the tool is handed (docker config, containers auth files, CA files, the ECR token cache,
- * OCI layout blobs, provenance subjects) without trusting what the path turns out to be: only a regular file
- * is read, checked before it is opened (opening a FIFO blocks until something writes to it), and the size cap
- * holds while reading, not just by `stat` (which reports 0 for `/dev/zero` and for a file still growing).
+ * Reading local files the tool is handed (docker config, containers auth files, CA files, the ECR token
+ * cache, OCI layout blobs, provenance subjects) without trusting what the path turns out to be: only a
+ * regular file is read, checked before it is opened (opening a FIFO blocks until something writes to it), and
+ * the size cap holds while reading, not just by `stat` (which reports 0 for `/dev/zero` and for a file still
+ * growing).
  *
  * @module
  */
@@ -65,12 +66,13 @@ function notRegular(path: string, info: Deno.FileInfo, opts: LocalFileOptions): 
 }
 
 /**
- * Read all of a regular file, refusing more than `max` bytes (by `fstat` first, then while reading). Errors of
- * `stat`/`open` (`Deno.errors.NotFound`, permissions) are passed on as they are.
+ * Read all of a regular file, refusing more than `max` bytes (by `fstat` first, then while reading). Errors
+ * of `stat`/`open` (`Deno.errors.NotFound`, permissions) are passed on as they are.
  *
  * @example
  * ```ts
- * const { bytes } = await readLocalFile("/home/me/.docker/config.json", { max: 4 << 20, what: "docker config" });
+ * const path = "/home/me/.docker/config.json";
+ * const { bytes } = await readLocalFile(path, { max: 4 << 20, what: "docker config" });
  * ```
  */
 export async function readLocalFile(path: string, opts: ReadLocalOptions): Promise<LocalFile> {

@@ -52,10 +52,10 @@ export async function checkDirectory(path: string): Promise<void> {
 }
 
 /**
- * Where the bytes for `path` go. A regular file (or none yet) is replaced atomically; through a symbolic link,
- * the file the link names is (the link stays, as `cp` and editors keep it). A device or FIFO (`/dev/null`,
- * `/dev/stdout`, a pipe) is written to directly: renaming a file over it would replace the device node with a
- * regular file (as root, `/dev/null` itself) and print nothing.
+ * Where the bytes for `path` go. A regular file (or none yet) is replaced atomically; through a symbolic
+ * link, the file the link names is (the link stays, as `cp` and editors keep it). A device or FIFO
+ * (`/dev/null`, `/dev/stdout`, a pipe) is written to directly: renaming a file over it would replace the
+ * device node with a regular file (as root, `/dev/null` itself) and print nothing.
  */
 type Target =
   | { kind: "file"; path: string; shown: string; mode?: number }
@@ -89,8 +89,8 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
  * Write several files so that either all of them are replaced or none is: every file goes to a temporary
  * file beside its target first; only when all are written and flushed are they renamed into place. The old
  * versions are kept aside until then, so a rename that fails half-way puts every file back as it was. Files
- * named in `remove` (stale outputs of an earlier run) are deleted in the same step. A symbolic link is kept and
- * the file it names replaced; devices and FIFOs are written to directly, last (they cannot be put back).
+ * named in `remove` (stale outputs of an earlier run) are deleted in the same step. A symbolic link is kept
+ * and the file it names replaced; devices and FIFOs are written to directly, last (they cannot be put back).
  *
  * @example
  * ```ts
@@ -120,8 +120,8 @@ export async function writeFilesAtomic(files: OutputFile[], remove: string[] = [
       temps.push({ tmp, path: target.path, shown: f.path });
       // Replacing a file keeps its permissions: a file the user made private (an SBOM with --include-env may
       // hold secrets) must not become world-readable because the new content arrived through a new inode. The
-      // temporary file is created with those permissions, never wider for even a moment (umask can only narrow
-      // them; chmod then sets them exactly).
+      // temporary file is created with those permissions, never wider for even a moment (umask can only
+      // narrow them; chmod then sets them exactly).
       const mode = target.mode !== undefined ? target.mode & 0o777 : 0o644;
       const file = await Deno.open(tmp, { write: true, createNew: true, mode });
       try {

@@ -5,8 +5,8 @@
  * @module
  */
 
-// Presigned-URL material of S3, GCS, Azure SAS, CloudFront, Cloudflare (Docker Hub's `verify`) and Akamai, and
-// the tokens git hosts accept in a query (GitHub `access_token`, GitLab `private_token`, OAuth2).
+// Presigned-URL material of S3, GCS, Azure SAS, CloudFront, Cloudflare (Docker Hub's `verify`) and Akamai,
+// and the tokens git hosts accept in a query (GitHub `access_token`, GitLab `private_token`, OAuth2).
 const SECRET_PARAM_NAMES = [
   "x-amz-signature",
   "x-amz-credential",

@@ -56,10 +56,10 @@ export function ecrCacheDir(env: Env): string | undefined {
 }
 
 /**
- * Environment variables that decide which AWS identity the SDK's default chain resolves to. Their values key the
- * ECR token cache, so a run as another identity never reuses this one's token. Secrets stay out (the secret key,
- * session tokens, the container authorization token itself): an access key id names its session, and a
- * container token is named by its file or by the endpoint it is sent to.
+ * Environment variables that decide which AWS identity the SDK's default chain resolves to. Their values key
+ * the ECR token cache, so a run as another identity never reuses this one's token. Secrets stay out (the
+ * secret key, session tokens, the container authorization token itself): an access key id names its session,
+ * and a container token is named by its file or by the endpoint it is sent to.
  */
 const IDENTITY_VARS = [
   "AWS_ACCESS_KEY_ID",
@@ -109,8 +109,8 @@ export function credentialSettings(
 
 /**
  * The container credentials endpoint the AWS SDK would use, from its standard variables: the relative URI
- * (CodeBuild, ECS) on 169.254.170.2, else the full URI (EKS Pod Identity, local stand-ins), with the authorization
- * token or its file. Undefined when neither URI is set.
+ * (CodeBuild, ECS) on 169.254.170.2, else the full URI (EKS Pod Identity, local stand-ins), with the
+ * authorization token or its file. Undefined when neither URI is set.
  */
 export function containerCredentialsFrom(env: Env): ContainerCredentialSettings | undefined {
   const relative = get(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");

@@ -85,9 +85,10 @@ export async function imageResourceDescriptor(image: ResolvedImage): Promise<Res
 
 /**
  * The URI of a CodeBuild source for provenance, without credentials: http(s), ssh and git URLs get the SLSA
- * `git+` prefix, scp-like `user@host:path` becomes `git+ssh://user@host/path`; anything else (`s3://bucket/key`)
- * is kept and is not a git source. Every form loses its password, its user name (except ssh's, which is not a
- * secret) and secret-bearing query parameters (`access_token`, `private_token`, signatures).
+ * `git+` prefix, scp-like `user@host:path` becomes `git+ssh://user@host/path`; anything else
+ * (`s3://bucket/key`) is kept and is not a git source. Every form loses its password, its user name (except
+ * ssh's, which is not a secret) and secret-bearing query parameters (`access_token`, `private_token`,
+ * signatures).
  *
  * @example
  * ```ts

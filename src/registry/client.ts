@@ -160,8 +160,8 @@ export class RegistrySource implements ImageSource {
 }
 
 /**
- * The first `errors[]` entry of a distribution error body as `CODE: message`, if there is one. The text is as the
- * registry sent it (the body is capped at {@link MAX_ERROR_BODY}): neither folded nor cut here, so that a
+ * The first `errors[]` entry of a distribution error body as `CODE: message`, if there is one. The text is as
+ * the registry sent it (the body is capped at {@link MAX_ERROR_BODY}): neither folded nor cut here, so that a
  * secret the registry echoes is still whole when the CLI redacts it, before it escapes and caps the line.
  */
 export function registryErrorText(body: Uint8Array): string | undefined {

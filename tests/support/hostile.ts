@@ -128,8 +128,8 @@ export async function dockerConfigDir(
 export type RawBehaviour = "hold" | "endless" | Uint8Array;
 
 /**
- * A raw TCP server on 127.0.0.1 for attacks a well-behaved HTTP server cannot make (see {@link RawBehaviour}).
- * `connections` counts the connections it took.
+ * A raw TCP server on 127.0.0.1 for attacks a well-behaved HTTP server cannot make (see
+ * {@link RawBehaviour}). `connections` counts the connections it took.
  */
 export function startRawServer(
   behaviour: RawBehaviour,

@@ -4,8 +4,8 @@
  * outside the abort signal a command is sent with. So the ECR client gets:
  *
  * - a request handler on `fetch` that aborts at the deadline and stops reading at {@link MAX_API_BYTES};
- * - when container credentials are configured (CodeBuild, ECS, EKS Pod Identity), the SDK's default credential
- *   chain with its last link, the container credentials endpoint, replaced by a bounded one
+ * - when container credentials are configured (CodeBuild, ECS, EKS Pod Identity), the SDK's default
+ *   credential chain with its last link, the container credentials endpoint, replaced by a bounded one
  *   ({@link containerCredentials}); the links before it (environment, profile files, credential process, web
  *   identity) are the SDK's own, in the SDK's order.
  *
@@ -96,7 +96,8 @@ function urlOf(req: SdkRequest): string {
  *
  * @example
  * ```ts
- * const client = new ECRClient({ region, requestHandler: cappedRequestHandler({ signal, maxBytes: MAX_API_BYTES }) });
+ * const requestHandler = cappedRequestHandler({ signal, maxBytes: MAX_API_BYTES });
+ * const client = new ECRClient({ region, requestHandler });
  * ```
  */
 export function cappedRequestHandler(opts: { signal?: AbortSignal; maxBytes: number }): SdkRequestHandler {
@@ -170,7 +171,8 @@ function allowedEndpoint(url: URL): boolean {
 /**
  * Credentials from the container credentials endpoint (ECS task roles, CodeBuild service roles, EKS Pod
  * Identity), bounded: each attempt ends after a few seconds and at the deadline, the answer is read up to
- * {@link MAX_CREDENTIALS_BYTES}, redirects are not followed, and the authorization token must be a header value.
+ * {@link MAX_CREDENTIALS_BYTES}, redirects are not followed, and the authorization token must be a header
+ * value.
  *
  * @example
  * ```ts
@@ -288,13 +290,16 @@ type Provider = (props?: Record<string, unknown>) => Promise<AwsCredentials>;
 /**
  * The SDK's default credential chain (`@aws-sdk/credential-provider-node`'s `defaultProvider`) with the
  * container link bounded: environment keys (skipped when a profile is named, as the SDK does), profile files,
- * credential process, web identity token file, then {@link containerCredentials}. `init` is what the SDK hands a
- * `credentialDefaultProvider` (the client's configuration). SSO is reached through profiles, as in the SDK's
- * chain when no SSO settings are passed.
+ * credential process, web identity token file, then {@link containerCredentials}. `init` is what the SDK
+ * hands a `credentialDefaultProvider` (the client's configuration). SSO is reached through profiles, as in
+ * the SDK's chain when no SSO settings are passed.
  *
  * @example
  * ```ts
- * new ECRClient({ region, credentialDefaultProvider: (init) => boundedDefaultChain(init, settings, signal) });
+ * new ECRClient({
+ *   region,
+ *   credentialDefaultProvider: (init: Record<string, unknown>) => boundedDefaultChain(init, s, signal),
+ * });
  * ```
  */
 export function boundedDefaultChain(

@@ -6,8 +6,9 @@
  * Tokens live 12 hours. They are reused for the life of the process and, unless disabled, cached on disk
  * (mode 0600, one file per account + region + credential source, honouring `expiresAt`), which saves the AWS
  * API round trip on every invocation after the first. A cache file is a credential someone could plant, so it
- * is trusted only as the user's own regular file (not a symlink, not group/other-accessible) in the user's own
- * directory that no one else can write to, and for no longer than ECR's 12 hours from when it was written.
+ * is trusted only as the user's own regular file (not a symlink, not group/other-accessible) in the user's
+ * own directory that no one else can write to, and for no longer than ECR's 12 hours from when it was
+ * written.
  *
  * @module
  */
@@ -31,8 +32,8 @@ export interface EcrSettings {
   /** Directory of the on-disk token cache; undefined disables it. */
   cacheDir?: string;
   /**
-   * Who the AWS SDK will resolve credentials as (access key id, profile, role, credential source), as text: it
-   * keys the token cache, so another identity never reuses this one's token. Never a secret.
+   * Who the AWS SDK will resolve credentials as (access key id, profile, role, credential source), as text:
+   * it keys the token cache, so another identity never reuses this one's token. Never a secret.
    */
   identity?: string;
   /**
@@ -41,15 +42,15 @@ export interface EcrSettings {
    */
   endpointConfigured?: boolean;
   /**
-   * The container credentials endpoint, when the environment names one (CodeBuild, ECS, EKS Pod Identity): the
-   * SDK's chain then ends in a bounded provider for it instead of the SDK's own (see `aws.ts`).
+   * The container credentials endpoint, when the environment names one (CodeBuild, ECS, EKS Pod Identity):
+   * the SDK's chain then ends in a bounded provider for it instead of the SDK's own (see `aws.ts`).
    */
   container?: ContainerCredentialSettings;
   /** The AWS profile named (`AWS_PROFILE`): the SDK's chain then skips environment keys, and so does ours. */
   profile?: string;
   /**
-   * The user id the cache must belong to (the CLI knows it); when absent, `Deno.uid()` if the platform and the
-   * permissions tell it. Unknown: the cache is written but never read.
+   * The user id the cache must belong to (the CLI knows it); when absent, `Deno.uid()` if the platform and
+   * the permissions tell it. Unknown: the cache is written but never read.
    */
   uid?: number | null;
 }
@@ -63,7 +64,7 @@ export interface EcrOptions extends EcrSettings {
   signal?: AbortSignal;
   /** Skip the cached token (the registry rejected it); a fresh one still replaces it in the cache. */
   refresh?: boolean;
-  /** How the token is fetched (default: `GetAuthorizationToken` through the AWS SDK); tests pass a stand-in. */
+  /** How the token is fetched (default: `GetAuthorizationToken` through the AWS SDK); a stand-in in tests. */
   getAuthorizationToken?: (region: string, opts: EcrOptions) => Promise<AuthorizationData | undefined>;
 }
 
@@ -71,7 +72,7 @@ interface CachedToken {
   username: string;
   password: string;
   expiresAt: number;
-  /** When the token was fetched (ms): its expiry is believed only up to {@link TOKEN_LIFETIME_MS} after that. */
+  /** When the token was fetched (ms): its expiry is believed up to {@link TOKEN_LIFETIME_MS} after that. */
   writtenAt: number;
 }
 
@@ -111,9 +112,9 @@ async function trustedDir(dir: string, uid: number): Promise<boolean> {
 }
 
 /**
- * The cached token at `path`, if it can be trusted: a regular file (lstat: not a symlink, not a FIFO), the user's,
- * mode 0600 or narrower, in a directory of the user's that no one else can write to; well-formed; written no later
- * than now and not more than ECR's token lifetime ago.
+ * The cached token at `path`, if it can be trusted: a regular file (lstat: not a symlink, not a FIFO), the
+ * user's, mode 0600 or narrower, in a directory of the user's that no one else can write to; well-formed;
+ * written no later than now and not more than ECR's token lifetime ago.
  */
 async function readCache(
   dir: string,

@@ -63,8 +63,9 @@ export const spawnHelper: HelperRunner = async (program, input, signal) => {
     onAbort = () => reject(timeout());
     signal?.addEventListener("abort", onAbort, { once: true });
   });
-  // Both pipes are read at once (a helper blocked on a full stderr pipe never finishes its stdout), each capped
-  // while reading: a helper that prints without end is stopped at the cap, not buffered until memory runs out.
+  // Both pipes are read at once (a helper blocked on a full stderr pipe never finishes its stdout), each
+  // capped while reading: a helper that prints without end is stopped at the cap, not buffered until memory
+  // runs out.
   let flooded: string | undefined;
   const kill = (stream: string) => {
     flooded ??= stream;
@@ -97,7 +98,7 @@ export const spawnHelper: HelperRunner = async (program, input, signal) => {
   }
 };
 
-/** All of a pipe, up to {@link MAX_HELPER_OUTPUT} bytes; past that, `overflow()` is called and reading stops. */
+/** All of a pipe, up to {@link MAX_HELPER_OUTPUT} bytes; past that, `overflow()` is called, reading stops. */
 async function readPipe(pipe: ReadableStream<Uint8Array>, overflow: () => void): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -1,10 +1,10 @@
 /**
- * Where a registry may send the tool: a Bearer realm or a redirect `Location` is any URL the registry likes, and
- * on EC2, ECS, EKS and CodeBuild the link-local addresses (169.254.0.0/16, fe80::/10, fd00:ec2::/64) are the
- * instance and container credential endpoints. A registry-controlled URL is never followed there: IP literals
- * are checked as written (in every form the URL parser normalises, IPv4-mapped IPv6 included), host names by
- * what they resolve to. The origin the user configured (the registry itself, or its `--registry-endpoint`) is
- * the user's choice and is never blocked.
+ * Where a registry may send the tool: a Bearer realm or a redirect `Location` is any URL the registry likes,
+ * and on EC2, ECS, EKS and CodeBuild the link-local addresses (169.254.0.0/16, fe80::/10, fd00:ec2::/64) are
+ * the instance and container credential endpoints. A registry-controlled URL is never followed there: IP
+ * literals are checked as written (in every form the URL parser normalises, IPv4-mapped IPv6 included), host
+ * names by what they resolve to. The origin the user configured (the registry itself, or its
+ * `--registry-endpoint`) is the user's choice and is never blocked.
  *
  * @module
  */
@@ -16,24 +16,24 @@ export type HostResolver = (host: string, signal?: AbortSignal) => Promise<strin
 
 /**
  * How long a DNS check may take before the tool goes ahead and lets the connection decide. A healthy resolver
- * answers in about a millisecond (measured: 0.6-1.5 ms for A and AAAA together, warm), a cold recursive lookup
- * in tens; a lost UDP answer costs the resolver's full 5 s retry, which this caps. Going ahead on a timeout gives
- * nothing away: a name's answer can change between this check and the connection's own lookup (DNS rebinding),
- * so the check stops names that lead to those addresses for good (`*.nip.io`, `metadata.google.internal`), which
- * is what it is for.
+ * answers in about a millisecond (measured: 0.6-1.5 ms for A and AAAA together, warm), a cold recursive
+ * lookup in tens; a lost UDP answer costs the resolver's full 5 s retry, which this caps. Going ahead on a
+ * timeout gives nothing away: a name's answer can change between this check and the connection's own lookup
+ * (DNS rebinding), so the check stops names that lead to those addresses for good (`*.nip.io`,
+ * `metadata.google.internal`), which is what it is for.
  */
 const DNS_CHECK_MS = 1000;
 
 /**
- * Host names whose DNS the cloud provider runs and which never resolve to a link-local address: ECR's presigned
- * S3 URLs (`prod-<region>-starport-layer-bucket.s3.<region>.amazonaws.com`). Not resolving them here keeps the
- * normal ECR blob redirect at the one DNS lookup fetch makes anyway.
+ * Host names whose DNS the cloud provider runs and which never resolve to a link-local address: ECR's
+ * presigned S3 URLs (`prod-<region>-starport-layer-bucket.s3.<region>.amazonaws.com`). Not resolving them
+ * here keeps the normal ECR blob redirect at the one DNS lookup fetch makes anyway.
  */
 const TRUSTED_SUFFIXES = [".amazonaws.com", ".amazonaws.com.cn"];
 
 /**
- * The system's DNS, through `Deno.resolveDns` (A and AAAA at once). Names it cannot resolve give no addresses:
- * the connection itself then reports the failure as it always has.
+ * The system's DNS, through `Deno.resolveDns` (A and AAAA at once). Names it cannot resolve give no
+ * addresses: the connection itself then reports the failure as it always has.
  *
  * @example
  * ```ts
@@ -85,8 +85,8 @@ function linkLocalV4(o: number[]): boolean {
 /**
  * Whether `address` (an IPv4 or IPv6 address, brackets allowed) is one a registry may never send the tool to:
  * IPv4 169.254.0.0/16, IPv6 fe80::/10 and AWS's fd00:ec2::/64 (IMDS at fd00:ec2::254, EKS Pod Identity at
- * fd00:ec2::23), and those IPv4 addresses inside IPv6 (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`,
- * NAT64 `64:ff9b::a.b.c.d`). Anything else, host names included, is not.
+ * fd00:ec2::23), and those IPv4 addresses inside IPv6 (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible
+ * `::a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`). Anything else, host names included, is not.
  *
  * @example
  * ```ts

@@ -1,8 +1,8 @@
 /**
  * Redirects followed by the tool itself: at most 10 hops, never from https to http, never to a link-local
- * address (see `destination.ts`), credentials (`Authorization`, cookies) dropped on every hop to another origin,
- * which is what presigned blob URLs (ECR's 307 to S3) require, and a request body (a token POST holding a
- * refresh token) never sent to another origin.
+ * address (see `destination.ts`), credentials (`Authorization`, cookies) dropped on every hop to another
+ * origin, which is what presigned blob URLs (ECR's 307 to S3) require, and a request body (a token POST
+ * holding a refresh token) never sent to another origin.
  *
  * @module
  */
@@ -88,8 +88,8 @@ export function withRedirects(next: Fetcher, opts: RedirectOptions = {}): Fetche
         // A body is as secret as a header (an OAuth2 refresh_token): it does not go where credentials do not.
         if (keepBody && req.body !== null) {
           throw new NetworkError(
-            `refusing to send a ${req.method} body from ${from.origin} to another origin (${target.origin}) ` +
-              `on a ${res.status} redirect`,
+            `refusing to send a ${req.method} body from ${from.origin} to another origin ` +
+              `(${target.origin}) on a ${res.status} redirect`,
             { hint: "the token service redirects elsewhere; check the registry's token realm" },
           );
         }
