@@ -33,9 +33,12 @@ export function dirname(path: string): string {
 
 /**
  * Fail early, before any network work, when `path` cannot be an output file: its directory is missing or is
- * not a directory.
+ * not a directory. A device or FIFO that exists is written to where it is, so its directory does not matter
+ * (and `/dev` itself is out of the permissions' reach, `/dev/null` is not).
  */
 export async function checkDirectory(path: string): Promise<void> {
+  const existing = await Deno.stat(path).catch(() => undefined);
+  if (existing && !existing.isFile && !existing.isDirectory) return;
   const dir = dirname(path);
   let info: Deno.FileInfo;
   try {

@@ -574,6 +574,17 @@ Deno.test("hostile 8: -o to a device, a FIFO or /dev/stdout writes through it; t
     },
   });
 
+  await t.step(
+    "-o /dev/null with the compiled binary's permissions: exit 0, and /dev/null stays a device",
+    async () => {
+      // Safe to try on the real /dev/null: those permissions do not reach anything else in /dev.
+      const r = await bounded([...LAYOUT_CONFIG, "-o", "/dev/null"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.byteLength, 0);
+      assert.ok((await Deno.lstat("/dev/null")).isCharDevice, "/dev/null is no longer a device");
+    },
+  );
+
   await t.step("a FIFO: the reader on the other end gets the bytes, and it stays a FIFO", async () => {
     // Bounded: if the FIFO were replaced, nothing would ever write to the reader.
     const reader = new Deno.Command("cat", {
