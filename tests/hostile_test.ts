@@ -356,7 +356,7 @@ Deno.test("hostile 5: AWS credential resolution and the ECR API obey --timeout a
   try {
     const runs = await Promise.allSettled(cases.map(async ([, env]) => {
       const started = performance.now();
-      const r = await bounded([...base, "--timeout", "4", "--no-ecr-cache"], {
+      const r = await bounded([...base, "--timeout", "3", "--no-ecr-cache"], {
         env: { XDG_CACHE_HOME: cache, AWS_EC2_METADATA_DISABLED: "true", ...env },
       });
       return { r, took: performance.now() - started };
@@ -369,7 +369,7 @@ Deno.test("hostile 5: AWS credential resolution and the ECR API obey --timeout a
         continue;
       }
       try {
-        failedWithin(settled.value.r, 4000 + SLACK_MS, settled.value.took, message);
+        failedWithin(settled.value.r, 3000 + SLACK_MS, settled.value.took, message);
       } catch (err) {
         problems.push(`${name}: ${(err as Error).message.split("\n")[0]} [${settled.value.r.stderr.trim()}]`);
       }
