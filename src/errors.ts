@@ -156,15 +156,26 @@ export function describeError(err: unknown): string {
   return printable(String(err));
 }
 
+/**
+ * What may not reach a terminal as it is: C0 controls and DEL, C1 controls (U+009B is an 8-bit CSI), the bidi
+ * controls that reorder what is shown (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069) and the Unicode line
+ * and paragraph separators.
+ */
 // deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g;
 
 /** Longest message printed; registry-controlled text could otherwise flood the terminal. */
 const MAX_MESSAGE = 2000;
 
 /**
  * One printable line: line breaks folded to spaces, other control characters (terminal escapes from a hostile
- * registry's error body, say) shown as `\u001b`, and capped in length.
+ * registry's error body, say) and bidi controls shown as `\u001b`, and capped in length. Printing a printable
+ * line again changes nothing.
+ *
+ * @example
+ * ```ts
+ * printable("gone\x1b[2J\u202e"); // "gone\\u001b[2J\\u202e"
+ * ```
  */
 export function printable(text: string): string {
   const folded = text.replace(/\s*[\r\n]+\s*/g, " ").replace(/\t/g, " ");

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { readLocalFile } from "./files.ts";
 import { parseDigest, verifyDigest, verifySize } from "./digest.ts";
 import {
   ConfigError,
@@ -156,32 +157,20 @@ function errText(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ").slice(0, 160);
 }
 
-/** Read a regular file, refusing it above `max` bytes before and while reading. */
+/** Read a regular file, refusing it above `max` bytes before and while reading (see `files.ts`). */
 async function readCapped(
   path: string,
   max: number,
   onTooLarge: (size: number) => never,
   notRegular: () => never,
 ): Promise<Uint8Array> {
-  // stat first: opening a FIFO would block until something writes to it.
-  if (!(await Deno.stat(path)).isFile) notRegular();
-  const file = await Deno.open(path, { read: true });
-  try {
-    const info = await file.stat();
-    if (!info.isFile) notRegular();
-    if (info.size > max) onTooLarge(info.size);
-    const buf = new Uint8Array(Math.min(info.size, max) + 1);
-    let n = 0;
-    while (n < buf.length) {
-      const got = await file.read(buf.subarray(n));
-      if (got === null) break;
-      n += got;
-    }
-    if (n > max) onTooLarge(n);
-    return buf.slice(0, n);
-  } finally {
-    file.close();
-  }
+  const file = await readLocalFile(path, {
+    max,
+    what: "file",
+    notRegular: () => notRegular(),
+    tooLarge: (size) => onTooLarge(size ?? max + 1),
+  });
+  return file.bytes;
 }
 
 /** An OCI image layout opened for reading. Create with {@link openOciLayout}. */

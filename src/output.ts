@@ -33,9 +33,12 @@ export function dirname(path: string): string {
 
 /**
  * Fail early, before any network work, when `path` cannot be an output file: its directory is missing or is
- * not a directory.
+ * not a directory. A device or FIFO that exists is written to where it is, so its directory does not matter
+ * (and `/dev` itself is out of the permissions' reach, `/dev/null` is not).
  */
 export async function checkDirectory(path: string): Promise<void> {
+  const existing = await Deno.stat(path).catch(() => undefined);
+  if (existing && !existing.isFile && !existing.isDirectory) return;
   const dir = dirname(path);
   let info: Deno.FileInfo;
   try {
@@ -52,10 +55,45 @@ export async function checkDirectory(path: string): Promise<void> {
 }
 
 /**
+ * Where the bytes for `path` go. A regular file (or none yet) is replaced atomically; through a symbolic
+ * link, the file the link names is (the link stays, as `cp` and editors keep it). A device or FIFO
+ * (`/dev/null`, `/dev/stdout`, a pipe) is written to directly: renaming a file over it would replace the
+ * device node with a regular file (as root, `/dev/null` itself) and print nothing.
+ */
+type Target =
+  | { kind: "file"; path: string; shown: string; mode?: number }
+  | { kind: "stream"; path: string; shown: string };
+
+async function targetOf(path: string): Promise<Target> {
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = await Deno.stat(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  if (info?.isDirectory) throw new OutputError(`cannot write ${path}: it is a directory`);
+  if (info && !info.isFile) return { kind: "stream", path, shown: path };
+  const link = await Deno.lstat(path).catch(() => undefined);
+  if (!link?.isSymlink) return { kind: "file", path, shown: path, mode: info?.mode ?? undefined };
+  // A dangling link names the file to create, relative to the link's own directory.
+  const real = info
+    ? await Deno.realPath(path)
+    : await Deno.readLink(path).then((to) => to.startsWith("/") ? to : `${dirname(path)}/${to}`);
+  return { kind: "file", path: real, shown: path, mode: info?.mode ?? undefined };
+}
+
+/** Write all of `bytes` to `file`. */
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.byteLength) off += await file.write(bytes.subarray(off));
+}
+
+/**
  * Write several files so that either all of them are replaced or none is: every file goes to a temporary
  * file beside its target first; only when all are written and flushed are they renamed into place. The old
  * versions are kept aside until then, so a rename that fails half-way puts every file back as it was. Files
- * named in `remove` (stale outputs of an earlier run) are deleted in the same step.
+ * named in `remove` (stale outputs of an earlier run) are deleted in the same step. A symbolic link is kept
+ * and the file it names replaced; devices and FIFOs are written to directly, last (they cannot be put back).
  *
  * @example
  * ```ts
@@ -64,30 +102,41 @@ export async function checkDirectory(path: string): Promise<void> {
  */
 export async function writeFilesAtomic(files: OutputFile[], remove: string[] = []): Promise<void> {
   for (const f of files) await checkDirectory(f.path);
-  const temps: { tmp: string; path: string }[] = [];
+  const temps: { tmp: string; path: string; shown: string }[] = [];
+  const streams: { path: string; bytes: Uint8Array }[] = [];
   const backups = new Map<string, string>();
   const done: string[] = [];
   const removed: string[] = [];
   const aside = (path: string, kind: string) =>
     `${dirname(path)}/.${path.split("/").pop()}.${crypto.randomUUID().slice(0, 8)}.${kind}`;
+  let current = files.at(-1)?.path ?? "output";
   try {
     for (const f of files) {
-      const tmp = aside(f.path, "tmp");
-      temps.push({ tmp, path: f.path });
+      current = f.path;
+      const target = await targetOf(f.path);
+      if (target.kind === "stream") {
+        streams.push({ path: target.path, bytes: f.bytes });
+        continue;
+      }
+      if (target.path !== f.path) await checkDirectory(target.path);
+      const tmp = aside(target.path, "tmp");
+      temps.push({ tmp, path: target.path, shown: f.path });
       // Replacing a file keeps its permissions: a file the user made private (an SBOM with --include-env may
-      // hold secrets) must not become world-readable because the new content arrived through a new inode.
-      const existing = await Deno.stat(f.path).catch(() => undefined);
-      const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+      // hold secrets) must not become world-readable because the new content arrived through a new inode. The
+      // temporary file is created with those permissions, never wider for even a moment (umask can only
+      // narrow them; chmod then sets them exactly).
+      const mode = target.mode !== undefined ? target.mode & 0o777 : 0o644;
+      const file = await Deno.open(tmp, { write: true, createNew: true, mode });
       try {
-        if (existing?.isFile && existing.mode !== null) await Deno.chmod(tmp, existing.mode & 0o777);
-        let off = 0;
-        while (off < f.bytes.byteLength) off += await file.write(f.bytes.subarray(off));
+        if (target.mode !== undefined) await Deno.chmod(tmp, mode);
+        await writeAll(file, f.bytes);
         await file.sync();
       } finally {
         file.close();
       }
     }
     for (const path of [...temps.map((t) => t.path), ...remove]) {
+      current = path;
       const info = await Deno.stat(path).catch(() => undefined);
       if (info?.isDirectory) throw new OutputError(`cannot write ${path}: it is a directory`);
       if (info?.isFile) {
@@ -97,13 +146,24 @@ export async function writeFilesAtomic(files: OutputFile[], remove: string[] = [
       }
     }
     for (const t of temps) {
+      current = t.shown;
       await Deno.rename(t.tmp, t.path);
       done.push(t.path);
     }
     for (const path of remove) {
       if (!backups.has(path)) continue;
+      current = path;
       await Deno.remove(path);
       removed.push(path);
+    }
+    for (const s of streams) {
+      current = s.path;
+      const file = await Deno.open(s.path, { write: true });
+      try {
+        await writeAll(file, s.bytes);
+      } finally {
+        file.close();
+      }
     }
   } catch (err) {
     for (const path of [...done, ...removed]) {
@@ -113,12 +173,9 @@ export async function writeFilesAtomic(files: OutputFile[], remove: string[] = [
     }
     for (const t of temps) await Deno.remove(t.tmp).catch(() => {});
     if (err instanceof OutputError) throw err;
-    throw new OutputError(
-      `cannot write ${temps.at(-1)?.path ?? "output"}: ${(err as Error).message.split("\n")[0]}`,
-      {
-        hint: "check the directory's permissions and free space; existing files were left unchanged",
-      },
-    );
+    throw new OutputError(`cannot write ${current}: ${(err as Error).message.split("\n")[0]}`, {
+      hint: "check the directory's permissions and free space; existing files were left unchanged",
+    });
   } finally {
     for (const backup of backups.values()) await Deno.remove(backup).catch(() => {});
   }

@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { ConfigError, UsageError } from "./errors.ts";
+import { fileKind, statRegularFile } from "./files.ts";
 import type { Subject } from "./image.ts";
 
 export type { Subject } from "./image.ts";
@@ -21,15 +22,22 @@ const CHUNK = 4 * 1024 * 1024;
 export async function hashFile(path: string, buffer: Uint8Array = new Uint8Array(CHUNK)): Promise<
   { hex: string; size: number }
 > {
+  // Checked before opening: opening a FIFO blocks, and a device (`/dev/zero`) never ends.
+  const notRegular = (kind: string) =>
+    new ConfigError(`subject "${path}" is ${kind}, not a regular file`, {
+      hint: "name the artifact file itself",
+    });
   let file: Deno.FsFile;
   try {
+    await statRegularFile(path, { what: "subject", notRegular });
     file = await Deno.open(path, { read: true });
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`cannot read subject file "${path}": ${reason(err)}`, { cause: err });
   }
   try {
     const info = await file.stat();
-    if (info.isDirectory) throw new ConfigError(`subject "${path}" is a directory, not a file`);
+    if (!info.isFile) throw notRegular(fileKind(info));
     const hash = createHash("sha256");
     let size = 0;
     for (;;) {

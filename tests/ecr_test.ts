@@ -55,11 +55,19 @@ Deno.test("ecr: GetAuthorizationToken -> Basic AWS:<token> opens the real regist
       const dir = `${cache}/ecrimagemetadataextractor`;
       const file = `${dir}/${[...Deno.readDirSync(dir)][0].name}`;
       const expiresAt = Date.now() + 3600_000;
-      await Deno.writeTextFile(file, JSON.stringify({ username: "AWS", password: "revoked", expiresAt }));
+      await Deno.writeTextFile(
+        file,
+        JSON.stringify({ username: "AWS", password: "revoked", expiresAt, writtenAt: Date.now() }),
+      );
       const before = api.calls.length;
-      const r = await runCli(["get_manifest", "-u", ref, ...args], { env });
+      const r = await runCli(["get_manifest", "-u", ref, ...args, "-v"], { env });
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(r.stdout, catalog.original.manifestBytes);
+      assert.match(
+        r.stderr,
+        /ecr: using the cached authorization token/,
+        "the planted token was tried first",
+      );
       assert.equal(api.calls.length, before + 1);
       assert.equal(
         JSON.parse(await Deno.readTextFile(file)).password,

@@ -426,7 +426,10 @@ Deno.test("withRedirects: 10 hops are followed, 11 are a NetworkError", async ()
         );
         return true;
       });
-      await assert.rejects(withRedirects(inner, 2)(new Request(`${base}/0/3`)), /more than 2/);
+      await assert.rejects(
+        withRedirects(inner, { maxRedirects: 2 })(new Request(`${base}/0/3`)),
+        /more than 2/,
+      );
     });
   });
 });

@@ -7,7 +7,8 @@
  */
 
 import type { CodeBuildContext } from "../ci/codebuild.ts";
-import { ConfigError, PolicyError, printable, UsageError } from "../errors.ts";
+import { ConfigError, PolicyError, printable, ToolError, UsageError } from "../errors.ts";
+import { readLocalFile } from "../files.ts";
 import type { UnresolvedImage } from "../image.ts";
 import type { Clock } from "../formats/clock.ts";
 import { hostPlatform, parsePlatform, type Platform } from "../platform.ts";
@@ -89,6 +90,15 @@ export interface RunContext {
   emit(bytes: Uint8Array): Promise<void>;
 }
 
+/**
+ * Output paths that name the process's own standard output. Deno's permissions do not reach them without
+ * --allow-all (the compiled binary has less), and writing stdout through them is what the user means.
+ */
+const STDOUT_PATHS = new Set(["-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"]);
+
+/** Largest CA file read: a full system bundle is about 200 KiB. */
+const MAX_CA_FILE = 4 * 1024 * 1024;
+
 /** A line as it may reach the terminal: secrets redacted first, then control characters escaped. */
 export function safeLine(line: string, secrets: readonly string[]): string {
   return printable(redactText(line, secrets));
@@ -111,7 +121,8 @@ function nonNegativeInt(value: string | undefined, name: string, fallback: numbe
  * ```
  */
 export function parseEndpoints(values: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a host named `__proto__` or `constructor` is an entry like any other.
+  const out: Record<string, string> = Object.create(null);
   for (const v of values) {
     const eq = v.indexOf("=");
     const host = eq > 0 ? v.slice(0, eq).trim().toLowerCase() : "";
@@ -182,9 +193,10 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
     if (s && !secrets.includes(s)) secrets.push(s);
   };
 
+  const toFile = !!options.output && !STDOUT_PATHS.has(options.output);
   const openSource = async (): Promise<ImageSource> => {
     // A missing output directory is reported before any request is made.
-    if (options.output && options.output !== "-") await checkDirectory(resolve(options.output));
+    if (toFile) await checkDirectory(resolve(options.output!));
     if (input.startsWith("oci:")) {
       const { openOciLayout, parseOciReference } = await import("../oci-layout.ts");
       return await openOciLayout(parseOciReference(input), { input, cwd: io.cwd });
@@ -194,8 +206,10 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
     for (const file of options.caFile ?? []) {
       let text: string;
       try {
-        text = await Deno.readTextFile(resolve(file));
+        const { bytes } = await readLocalFile(resolve(file), { max: MAX_CA_FILE, what: "--ca-file" });
+        text = new TextDecoder().decode(bytes);
       } catch (err) {
+        if (err instanceof ToolError) throw err;
         throw new ConfigError(`cannot read --ca-file ${file}: ${(err as Error).message.split("\n")[0]}`, {
           hint: "pass a readable PEM file",
         });
@@ -224,7 +238,7 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
   };
 
   const emit = async (bytes: Uint8Array) => {
-    if (options.output && options.output !== "-") await writeFileAtomic(resolve(options.output), bytes);
+    if (toFile) await writeFileAtomic(resolve(options.output!), bytes);
     else await io.stdout(bytes);
   };
 

@@ -9,6 +9,7 @@ import type { CodeBuildContext } from "../ci/codebuild.ts";
 import { projectArnFromBuildArn } from "../ci/codebuild.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import { type Clock, fixedClock, systemClock } from "../formats/clock.ts";
+import type { ContainerCredentialSettings } from "../registry/credentials/aws.ts";
 import type { CredentialSettings } from "../registry/mod.ts";
 import { rfc3339 } from "../time.ts";
 import { TOOL_NAME } from "../version.ts";
@@ -55,8 +56,10 @@ export function ecrCacheDir(env: Env): string | undefined {
 }
 
 /**
- * Environment variables that decide which AWS identity the SDK's default chain resolves to. Their values (never
- * the secret key) key the ECR token cache, so a run as another identity never reuses this one's token.
+ * Environment variables that decide which AWS identity the SDK's default chain resolves to. Their values key
+ * the ECR token cache, so a run as another identity never reuses this one's token. Secrets stay out (the
+ * secret key, session tokens, the container authorization token itself): an access key id names its session,
+ * and a container token is named by its file or by the endpoint it is sent to.
  */
 const IDENTITY_VARS = [
   "AWS_ACCESS_KEY_ID",
@@ -67,6 +70,9 @@ const IDENTITY_VARS = [
   "AWS_WEB_IDENTITY_TOKEN_FILE",
   "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
   "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+  "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+  "AWS_EC2_METADATA_DISABLED",
   "AWS_SHARED_CREDENTIALS_FILE",
   "AWS_CONFIG_FILE",
   "AWS_ENDPOINT_URL_ECR",
@@ -94,8 +100,29 @@ export function credentialSettings(
       identity: awsIdentity(env),
       endpointConfigured: get(env, "AWS_ENDPOINT_URL_ECR") !== undefined ||
         get(env, "AWS_ENDPOINT_URL") !== undefined,
+      container: containerCredentialsFrom(env),
+      profile: get(env, "AWS_PROFILE"),
+      uid: opts.uid,
     },
   };
+}
+
+/**
+ * The container credentials endpoint the AWS SDK would use, from its standard variables: the relative URI
+ * (CodeBuild, ECS) on 169.254.170.2, else the full URI (EKS Pod Identity, local stand-ins), with the
+ * authorization token or its file. Undefined when neither URI is set.
+ */
+export function containerCredentialsFrom(env: Env): ContainerCredentialSettings | undefined {
+  const relative = get(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+  const full = get(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  const url = relative ? `http://169.254.170.2${relative.startsWith("/") ? "" : "/"}${relative}` : full;
+  if (!url) return undefined;
+  const out: ContainerCredentialSettings = { url };
+  const token = env.AWS_CONTAINER_AUTHORIZATION_TOKEN;
+  const file = get(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+  if (token) out.authorizationToken = token;
+  if (file) out.authorizationTokenFile = file;
+  return out;
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { printable } from "../errors.ts";
 import { TOOL_NAME } from "../version.ts";
 import { parseCommandLine, usageLine } from "./app.ts";
 import type { CaptureOptions } from "./capture.ts";
@@ -47,7 +48,10 @@ const encoder = new TextEncoder();
  * Deno.exit(await run(Deno.args, io));
  * ```
  */
-export async function run(args: readonly string[], io: RunIO): Promise<number> {
+export async function run(args: readonly string[], given: RunIO): Promise<number> {
+  // Every line reaches the terminal escaped, whichever path wrote it (lines with secrets are redacted before,
+  // by safeLine; escaping twice changes nothing).
+  const io: RunIO = { ...given, stderr: (line) => given.stderr(printable(line)) };
   const normalized = normalizeArgs(args);
   const first = normalized[0];
   if (

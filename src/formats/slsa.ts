@@ -25,6 +25,7 @@ import { builderIdFor, type CodeBuildContext, isCodeBuild } from "../ci/codebuil
 import { UsageError } from "../errors.ts";
 import { type DescribedImage, isUnresolved, resolvedBy, type ResolvedImage, type Subject } from "../image.ts";
 import { rfc3339 } from "../time.ts";
+import { stripUrlCredentials } from "../url.ts";
 import { PROJECT_URL } from "../version.ts";
 import type { Clock } from "./clock.ts";
 import { digestHex, imagePurl, imageReferenceName } from "./image_ids.ts";
@@ -107,28 +108,51 @@ export async function imageResourceDescriptor(
 }
 
 /**
- * The URI of a CodeBuild source for provenance: http(s), ssh and git URLs get the SLSA `git+` prefix (user info
- * removed from http(s) URLs, where it could be a token), scp-like `user@host:path` becomes
- * `git+ssh://user@host/path`; anything else (`s3://bucket/key`) is kept and is not a git source.
+ * The URI of a CodeBuild source for provenance, without credentials: http(s), ssh and git URLs get the SLSA
+ * `git+` prefix, scp-like `user@host:path` becomes `git+ssh://user@host/path`; anything else
+ * (`s3://bucket/key`) is kept and is not a git source. Every form loses its password, its user name (except
+ * ssh's, which is not a secret) and secret-bearing query parameters (`access_token`, `private_token`,
+ * signatures).
+ *
+ * @example
+ * ```ts
+ * sourceUri("https://user:p@ss@github.com/o/r.git?access_token=t").uri; // "git+https://github.com/o/r.git"
+ * ```
  */
 export function sourceUri(url: string): { uri: string; git: boolean } {
   const text = url.trim();
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1].toLowerCase();
   if (scheme) {
-    const clean = /^(git\+)?https?$/.test(scheme) ? text.replace(/^([^:]+:\/\/)[^/@]*@/, "$1") : text;
+    // An ssh user name (`git@`) is not a secret; over http(s) a token can be the user name.
+    const clean = stripUrlCredentials(text, { keepUsername: scheme === "ssh" || scheme === "git+ssh" });
     if (scheme.startsWith("git+")) return { uri: clean, git: true };
     if (["http", "https", "ssh", "git"].includes(scheme)) return { uri: `git+${clean}`, git: true };
     return { uri: clean, git: false };
   }
-  const scp = /^([\w.-]+)@([\w.-]+):\/*(.+)$/.exec(text);
-  if (scp) return { uri: `git+ssh://${scp[1]}@${scp[2]}/${scp[3]}`, git: true };
-  return { uri: text, git: false };
+  // scp-like `user[:password]@host:path`, the password (which may hold `@`) dropped.
+  const scp = /^([\w.-]+)(?::.*)?@([\w.-]+):\/*(.+)$/.exec(text);
+  if (scp) {
+    return {
+      uri: stripUrlCredentials(`git+ssh://${scp[1]}@${scp[2]}/${scp[3]}`, { keepUsername: true }),
+      git: true,
+    };
+  }
+  return { uri: stripUrlCredentials(text), git: false };
+}
+
+/**
+ * The source repository as the documents name it: {@link sourceUri}, and for a git repository without query or
+ * fragment (they name no part of a repository, and `@REF` must follow the path).
+ */
+function repositoryUri(url: string): { uri: string; git: boolean } {
+  const { uri, git } = sourceUri(url);
+  return { uri: git ? uri.replace(/[?#].*$/, "") : uri, git };
 }
 
 /** The source as a resolved dependency: `git+URL@REF` with its commit (SLSA's git convention), or the URL. */
 function sourceDescriptor(ctx: CodeBuildContext): ResourceDescriptor | undefined {
   if (!ctx.sourceRepoUrl) return undefined;
-  const { uri, git } = sourceUri(ctx.sourceRepoUrl);
+  const { uri, git } = repositoryUri(ctx.sourceRepoUrl);
   const rd: ResourceDescriptor = { uri: git && ctx.sourceRef ? `${uri}@${ctx.sourceRef}` : uri };
   if (git && ctx.resolvedSourceVersion) rd.digest = { gitCommit: ctx.resolvedSourceVersion };
   return rd;

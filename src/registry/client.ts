@@ -169,14 +169,18 @@ export class RegistrySource implements ImageSource {
   }
 }
 
-/** The first `errors[]` entry of a distribution error body as `CODE: message`, if there is one. */
+/**
+ * The first `errors[]` entry of a distribution error body as `CODE: message`, if there is one. The text is as
+ * the registry sent it (the body is capped at {@link MAX_ERROR_BODY}): neither folded nor cut here, so that a
+ * secret the registry echoes is still whole when the CLI redacts it, before it escapes and caps the line.
+ */
 export function registryErrorText(body: Uint8Array): string | undefined {
   try {
     const j = JSON.parse(new TextDecoder().decode(body));
-    const e = j?.errors?.[0];
+    const e = Array.isArray(j?.errors) ? j.errors[0] : undefined;
     if (e && typeof e.code === "string") {
       const msg = typeof e.message === "string" ? e.message : "";
-      return `${e.code}${msg ? `: ${msg}` : ""}`.replace(/[\r\n]+/g, " ").slice(0, 200);
+      return `${e.code}${msg ? `: ${msg}` : ""}`;
     }
   } catch {
     // Not a distribution error body; the status says enough.

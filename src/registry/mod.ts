@@ -12,6 +12,7 @@ import { parseEcrHost } from "./ecr.ts";
 import { type ChainOptions, lookupCredentials } from "./credentials/mod.ts";
 import { secretsOf } from "./credentials/types.ts";
 import { withAuth } from "./transport/auth.ts";
+import { dnsResolver, type HostResolver } from "./transport/destination.ts";
 import { baseFetcher } from "./transport/fetcher.ts";
 import { type Logger, withLogging } from "./transport/log.ts";
 import { withRedirects } from "./transport/redirect.ts";
@@ -42,12 +43,19 @@ export interface RegistrySettings {
   random?: () => number;
   /** How retries wait (tests). */
   sleep?: Sleep;
+  /**
+   * Resolves the host names of realms and redirect targets, which must not lead to link-local addresses
+   * (default: the system's DNS).
+   */
+  resolveHost?: HostResolver;
 }
 
 /** The base URL for a registry under the settings. */
 export function baseUrlFor(registry: string, s: Pick<RegistrySettings, "plainHttp" | "endpoints">): string {
-  const mapped = s.endpoints?.[registry.toLowerCase()];
-  if (mapped) return mapped;
+  const key = registry.toLowerCase();
+  // Own entries only: a registry named `Constructor` must not find Object.prototype.constructor.
+  const mapped = s.endpoints && Object.hasOwn(s.endpoints, key) ? s.endpoints[key] : undefined;
+  if (typeof mapped === "string" && mapped) return mapped;
   return `${s.plainHttp ? "http" : "https"}://${apiHost(registry)}`;
 }
 
@@ -68,14 +76,18 @@ export function openRegistry(
   const userAgent = `${TOOL_NAME}/${VERSION}`;
   const base = baseFetcher({ userAgent, caCerts: s.caCerts, signal: s.signal });
   const logged = s.log ? withLogging(base, s.log) : base;
+  const resolve = s.resolveHost ?? dnsResolver;
   const transport = withRedirects(
     withRetry(logged, { retries: s.retries, signal: s.signal, log: s.log, random: s.random, sleep: s.sleep }),
+    { resolve, signal: s.signal },
   );
   const fetcher = withAuth(transport, {
     registry: ref.registry,
     preemptiveBasic: parseEcrHost(ref.registry) !== undefined,
     clientId: TOOL_NAME,
     tokenFetcher: transport,
+    resolve,
+    signal: s.signal,
     log: s.log,
     onSecret: s.onSecret,
     credentials: async (refresh) => {

@@ -90,6 +90,11 @@ export interface RunCliOptions {
   hangLimitMs?: number;
   /** In-process only: how retries wait (record the delay instead of sleeping). */
   sleep?: Sleep;
+  /**
+   * Processes only (Linux): watch the child's resident memory, kill it and fail once it passes this many MiB,
+   * and report its peak (`peakMiB`). A run that would grow without bound must fail a test, not the machine.
+   */
+  memoryLimitMiB?: number;
 }
 
 /** Result of {@linkcode runCli} and {@linkcode cli}. */
@@ -102,6 +107,47 @@ export interface CliResult {
   stdoutText: string;
   /** stderr decoded as UTF-8. */
   stderr: string;
+  /** Peak resident memory of the process in MiB (VmHWM), with `memoryLimitMiB`. */
+  peakMiB?: number;
+}
+
+/** VmRSS and VmHWM of a process in MiB, from /proc; undefined once it is gone. */
+async function memoryOf(pid: number): Promise<{ rss: number; hwm: number } | undefined> {
+  try {
+    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
+    return { rss: kib("VmRSS") / 1024, hwm: kib("VmHWM") / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Poll the child's memory every 20 ms until `done`; kill it past `limit` MiB. Resolves to the peak seen. */
+async function watchMemory(
+  child: Deno.ChildProcess,
+  limit: number,
+  done: Promise<unknown>,
+): Promise<{ peak: number; exceeded: boolean }> {
+  let peak = 0;
+  let exceeded = false;
+  let finished = false;
+  done.finally(() => finished = true).catch(() => {});
+  while (!finished) {
+    const m = await memoryOf(child.pid);
+    if (!m) break;
+    peak = Math.max(peak, m.hwm, m.rss);
+    if (m.rss > limit) {
+      exceeded = true;
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { peak, exceeded };
 }
 
 async function childEnv(home: string, opts: RunCliOptions): Promise<Record<string, string>> {
@@ -136,7 +182,17 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
       await writer.write(typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin);
       await writer.close();
     }
-    const out = await child.output();
+    const output = child.output();
+    const memory = opts.memoryLimitMiB ? watchMemory(child, opts.memoryLimitMiB, output) : undefined;
+    const out = await output;
+    const watched = await memory;
+    if (watched?.exceeded) {
+      throw new Error(
+        `the CLI grew past ${opts.memoryLimitMiB} MiB and was killed (${args.join(" ")}); stderr: ${
+          new TextDecoder().decode(out.stderr).slice(0, 500)
+        }`,
+      );
+    }
     if (out.signal && opts.hangLimitMs) {
       throw new Error(`the CLI hung: killed after ${opts.hangLimitMs} ms (${args.join(" ")})`);
     }
@@ -146,6 +202,7 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
       stdout: out.stdout,
       stdoutText: dec.decode(out.stdout),
       stderr: dec.decode(out.stderr),
+      peakMiB: watched?.peak,
     };
   } finally {
     await Deno.remove(home, { recursive: true }).catch(() => {});

@@ -11,6 +11,7 @@
  */
 
 import { ConfigError } from "../../errors.ts";
+import { readLocalFile } from "../../files.ts";
 import { helperCredential, type HelperRunner, spawnHelper } from "./helpers.ts";
 import type { Credential, CredentialLookup } from "./types.ts";
 
@@ -38,10 +39,14 @@ export interface ConfigFiles {
 
 const MAX_CONFIG = 4 * 1024 * 1024;
 
+/** A credentials file's text: a regular file only (not `/dev/zero`, not a FIFO), 4 MiB at most. */
 async function defaultRead(path: string): Promise<string> {
-  const info = await Deno.stat(path);
-  if (info.size > MAX_CONFIG) throw new ConfigError(`${path} is larger than 4 MiB`);
-  return await Deno.readTextFile(path);
+  const { bytes } = await readLocalFile(path, {
+    max: MAX_CONFIG,
+    what: "credentials file",
+    tooLarge: () => new ConfigError(`${path} is larger than 4 MiB`, { hint: "fix or remove the file" }),
+  });
+  return new TextDecoder().decode(bytes);
 }
 
 /** Read and parse a config file; undefined when it does not exist. Bad content is a {@link ConfigError}. */
@@ -89,6 +94,17 @@ export function normalizeAuthKey(key: string): string {
   const rest = k.slice(host.length);
   const canonical = host === "index.docker.io" || host === "registry-1.docker.io" ? "docker.io" : host;
   return canonical + rest;
+}
+
+/**
+ * The `credHelpers` entry for `host`: an own property holding a string only, so a host named `toString` or
+ * `constructor` finds nothing rather than Object.prototype's functions.
+ */
+function helperFor(file: DockerConfigFile, host: string): string | undefined {
+  const helpers = file.credHelpers;
+  if (!helpers || !Object.hasOwn(helpers, host)) return undefined;
+  const name = helpers[host];
+  return typeof name === "string" && name !== "" ? name : undefined;
 }
 
 /** The server URL a credential helper is asked about: docker's own name for Docker Hub, else the host. */
@@ -176,8 +192,8 @@ export async function lookupConfigCredentials(
   if (dockerPath) {
     const file = await readConfigFile(dockerPath, read);
     if (file) {
-      const helper = file.credHelpers?.[registry] ??
-        (registry === "docker.io" ? file.credHelpers?.["index.docker.io"] : undefined);
+      const helper = helperFor(file, registry) ??
+        (registry === "docker.io" ? helperFor(file, "index.docker.io") : undefined);
       if (helper) {
         searched.push(`${dockerPath} credHelpers (docker-credential-${helper})`);
         const c = await helperCredential(helper, helperServerUrl(registry), run, cfg.signal);

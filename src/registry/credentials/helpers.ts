@@ -63,14 +63,69 @@ export const spawnHelper: HelperRunner = async (program, input, signal) => {
     onAbort = () => reject(timeout());
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+  // Both pipes are read at once (a helper blocked on a full stderr pipe never finishes its stdout), each
+  // capped while reading: a helper that prints without end is stopped at the cap, not buffered until memory
+  // runs out.
+  let flooded: string | undefined;
+  const kill = (stream: string) => {
+    flooded ??= stream;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  };
   try {
-    const out = await Promise.race([child.output(), aborted]);
+    const [stdout, stderr, status] = await Promise.race([
+      Promise.all([
+        readPipe(child.stdout, () => kill("stdout")),
+        readPipe(child.stderr, () => kill("stderr")),
+        child.status,
+      ]),
+      aborted,
+    ]);
     if (signal?.aborted) throw timeout();
-    return { code: out.code, stdout: out.stdout, stderr: out.stderr };
+    if (flooded) {
+      throw new AuthError(
+        `credential helper ${program} answered with more than ${MAX_HELPER_OUTPUT / 1024 / 1024} MiB on ` +
+          `${flooded}; it was stopped`,
+        { hint: `run \`${program} get\` by hand to see what it prints` },
+      );
+    }
+    return { code: status.code, stdout, stderr };
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
 };
+
+/** All of a pipe, up to {@link MAX_HELPER_OUTPUT} bytes; past that, `overflow()` is called, reading stops. */
+async function readPipe(pipe: ReadableStream<Uint8Array>, overflow: () => void): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = pipe.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > MAX_HELPER_OUTPUT) {
+        overflow();
+        await reader.cancel().catch(() => {});
+        return new Uint8Array(0);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
 
 /**
  * Ask helper `docker-credential-<name>` for `serverUrl`'s credential. Returns undefined when the helper says

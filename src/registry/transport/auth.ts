@@ -1,7 +1,9 @@
 /**
  * Registry authentication as a Fetcher wrapper: answers `401` challenges (Basic, see `basic.ts`; Bearer token
  * exchange, see `bearer.ts`), caches the answer per scope for the life of the process, and retries a request at
- * most once with fresh authorization: a rejected token gets one replacement, never a loop.
+ * most once with fresh authorization: a rejected token gets one replacement, never a loop. Only a challenge
+ * from the origin the request was sent to is answered: a 401 from where a redirect led (presigned storage, or
+ * anywhere a hostile registry points) is an error, never a reason to hand out the registry's credentials.
  *
  * @module
  */
@@ -11,7 +13,8 @@ import { basicAuthorization, type CredentialLookup } from "../credentials/types.
 import { basicAnswer } from "./basic.ts";
 import { type Authorization, bearerToken, describeSearch } from "./bearer.ts";
 import { type Challenge, parseChallenges } from "./challenge.ts";
-import type { Fetcher } from "./fetcher.ts";
+import type { HostResolver } from "./destination.ts";
+import { type Fetcher, safeOrigin } from "./fetcher.ts";
 import type { Logger } from "./log.ts";
 
 export { MAX_TOKEN_BYTES } from "./bearer.ts";
@@ -33,6 +36,10 @@ export interface AuthOptions {
   clientId: string;
   /** Called with every secret the layer learns (tokens), so logs and messages can redact it. */
   onSecret?: (secret: string) => void;
+  /** Resolves realm host names, to refuse realms that lead to link-local addresses. */
+  resolve?: HostResolver;
+  /** The run's deadline. */
+  signal?: AbortSignal;
   log?: Logger;
   now?: () => number;
 }
@@ -92,10 +99,24 @@ export function withAuth(next: Fetcher, opts: AuthOptions): Fetcher {
     });
   }
 
-  const send = (req: Request, header: string | undefined) => {
+  /**
+   * Send `req` with `header`. A 401 must come from the origin the request went to: the redirect layer below
+   * follows Location headers, and the response's `url` says which origin answered in the end (a fetcher that
+   * does not set it answered for the request's own origin).
+   */
+  const send = async (req: Request, header: string | undefined) => {
     const r = new Request(req);
     if (header) r.headers.set("authorization", header);
-    return next(r);
+    const res = await next(r);
+    if (res.status !== 401 || !res.url || new URL(res.url).origin === new URL(req.url).origin) return res;
+    await res.body?.cancel().catch(() => {});
+    throw new AuthError(
+      `${safeOrigin(res.url)}, where ${opts.registry} redirected the request, answered 401; the ` +
+        `credentials of ${opts.registry} are not sent to another origin`,
+      {
+        hint: "the registry's storage refused the redirected request (an expired presigned URL?); try again",
+      },
+    );
   };
 
   async function preemptive(): Promise<string | undefined> {

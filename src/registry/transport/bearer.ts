@@ -10,6 +10,7 @@ import { AuthError, NetworkError } from "../../errors.ts";
 import { basicAuthorization, type Credential, type CredentialLookup } from "../credentials/types.ts";
 import { readCapped } from "./body.ts";
 import type { Challenge } from "./challenge.ts";
+import { checkDestination, type HostResolver } from "./destination.ts";
 import { type Fetcher, networkError, safeOrigin } from "./fetcher.ts";
 import type { Logger } from "./log.ts";
 
@@ -32,9 +33,16 @@ export interface BearerOptions {
   clientId: string;
   /** Told of every token, so logs and messages can redact it. */
   onSecret?: (secret: string) => void;
+  /** Resolves the realm's host name, to refuse a realm that leads to a link-local address. */
+  resolve?: HostResolver;
+  /** The run's deadline (for that lookup). */
+  signal?: AbortSignal;
   log?: Logger;
   now?: () => number;
 }
+
+/** A token as it may go into an `Authorization` header: visible ASCII, no spaces, no line breaks. */
+const HEADER_TOKEN = /^[\x21-\x7e]+$/;
 
 /** "credentials from X were rejected" / "no credentials found (looked in: ...)". */
 export function describeSearch(l: CredentialLookup): string {
@@ -62,8 +70,20 @@ export async function bearerToken(
 ): Promise<Authorization> {
   const now = opts.now ?? Date.now;
   const cred = creds.credential;
-  if (cred?.kind === "registry-token") return { header: `Bearer ${cred.token}`, expiresAt: Infinity };
+  if (cred?.kind === "registry-token") {
+    if (!HEADER_TOKEN.test(cred.token)) {
+      throw new AuthError(`the registry token from ${cred.source} is not a valid header value`, {
+        hint: "it holds spaces, line breaks or other characters a token cannot have; log in again",
+      });
+    }
+    return { header: `Bearer ${cred.token}`, expiresAt: Infinity };
+  }
   const realm = realmOf(ch, cred, from, opts.registry);
+  await checkDestination(realm, "the registry's token realm", {
+    own: new URL(from).origin,
+    resolve: opts.resolve,
+    signal: opts.signal,
+  });
   const scope = ch.params.scope ?? wantScope;
   const req = tokenRequest(realm, ch.params.service, scope, cred, opts.clientId);
   opts.log?.(
@@ -167,6 +187,15 @@ function parseTokenAnswer(bytes: Uint8Array, registry: string): { token: string;
     ? body.access_token
     : undefined;
   if (!token) throw new AuthError(`token service of ${registry} answered without a token`);
+  // A hostile token service must not smuggle a header (or break the request) through a line break.
+  if (!HEADER_TOKEN.test(token)) {
+    throw new AuthError(
+      `token service of ${registry} answered with a token that is not a valid header value`,
+      {
+        hint: "the token service is broken or hostile; check the registry's token realm",
+      },
+    );
+  }
   const expiresIn = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60;
   return { token, expiresIn };
 }

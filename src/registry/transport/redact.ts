@@ -5,12 +5,8 @@
  * @module
  */
 
-// Presigned-URL material of S3, GCS, Azure SAS, CloudFront, Cloudflare (Docker Hub's `verify`) and Akamai.
-const SECRET_PARAMS =
-  "x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|signature|sig|token|" +
-  "__token__|access_token|refresh_token|password|googleaccessid|se|sv|skoid|sktid|key-pair-id|policy|expires|" +
-  "verify|hdnts|hmac|auth|key";
-const SECRET_QUERY = new RegExp(`^(?:${SECRET_PARAMS})$`, "i");
+import { isSecretParam, SECRET_PARAMS } from "../../url.ts";
+
 const SECRET_QUERY_IN_TEXT = new RegExp(`([?&](?:${SECRET_PARAMS})=)[^&\\s"']+`, "gi");
 const SECRET_HEADERS = new Set([
   "authorization",
@@ -40,7 +36,7 @@ export function redactUrl(url: string): string {
   u.username = "";
   u.password = "";
   for (const key of [...u.searchParams.keys()]) {
-    if (SECRET_QUERY.test(key)) u.searchParams.set(key, "REDACTED");
+    if (isSecretParam(key)) u.searchParams.set(key, "REDACTED");
   }
   return u.toString();
 }
@@ -64,13 +60,25 @@ const MIN_VERBATIM_SECRET = 8;
 
 /**
  * Free text with known secrets removed: any of `secrets` (of at least {@link MIN_VERBATIM_SECRET} characters)
- * verbatim, bearer/basic credentials, JWT-looking strings and presigned query parameters. Secret values, not
- * prose: "Bearer challenge" stays as it is.
+ * verbatim (a secret holding whitespace also with any whitespace in its place: a newline the registry or a
+ * header turned into a space), bearer/basic credentials, JWT-looking strings and presigned query parameters.
+ * Secret values, not prose: "Bearer challenge" stays as it is.
+ *
+ * @example
+ * ```ts
+ * redactText("bad password Tab here", ["Tab\there"]); // "bad password REDACTED"
+ * ```
  */
 export function redactText(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const s of secrets) {
-    if (s && s.length >= MIN_VERBATIM_SECRET) out = out.split(s).join("REDACTED");
+    if (!s || s.length < MIN_VERBATIM_SECRET) continue;
+    if (/\s/.test(s)) {
+      const pattern = s.split(/\s+/).map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("\\s+");
+      out = out.replace(new RegExp(pattern, "g"), "REDACTED");
+    } else {
+      out = out.split(s).join("REDACTED");
+    }
   }
   // Not the auth-params of a challenge (`WWW-Authenticate: Bearer realm="...",service=...`, as logged with
   // --verbose): those hold no secret, and "redacting" `realm=` mangled the challenge in the log. A credential
