@@ -40,6 +40,7 @@
 
 import type { ResolvedImage } from "../image.ts";
 import { PROJECT_URL, TOOL_NAME, VERSION } from "../version.ts";
+import type { AttachedInventory } from "./attached_sbom.ts";
 import type { Clock } from "./clock.ts";
 import { digestHex, imagePurl, toolNamespace, uuidV5 } from "./image_ids.ts";
 
@@ -56,6 +57,8 @@ export interface SbomOptions {
   includeEnv: boolean;
   /** Time and randomness. */
   clock: Clock;
+  /** The image's own attached SBOMs and provenance, merged in by `cyclonedx_attached.ts` when given. */
+  attached?: AttachedInventory;
 }
 
 /** The properties recorded for an image, in output order (see the module table). */
@@ -205,6 +208,11 @@ export async function cyclonedxSbom(image: ResolvedImage, opts: SbomOptions): Pr
   });
 
   const spec = opts.specVersion === "1.5" ? Spec.Spec1dot5 : Spec.Spec1dot6;
+  if (opts.attached) {
+    const { addAttached } = await import("./cyclonedx_attached.ts");
+    const lib = { Models, Enums, Spec, Serialize };
+    await addAttached(lib, { bom, component, spec, image, clock: opts.clock }, opts.attached);
+  }
   let text: string;
   if (opts.format === "xml") {
     // The library's XML serialiser wants the optional peer `xmlbuilder2` (about 160 modules); its base class

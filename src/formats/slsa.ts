@@ -21,7 +21,8 @@
  *   depends only on the image, the subjects and the environment, never on the clock.
  *
  * Image ResourceDescriptor annotations: `configDigest`, `indexDigest` (when an index was read), `os`,
- * `architecture`, `variant` (when any).
+ * `architecture`, `variant` (when any); with the image's own attached provenance looked for,
+ * `attachedProvenance.<n>.*` (see {@link ProvenanceOptions.attachedProvenance}).
  *
  * Output: JSON, 2-space indented, trailing newline, keys in a fixed order.
  *
@@ -33,6 +34,7 @@ import { UsageError } from "../errors.ts";
 import type { ResolvedImage, Subject } from "../image.ts";
 import { formatPlatform } from "../platform.ts";
 import { PROJECT_URL } from "../version.ts";
+import { attachedProvenanceAnnotations, type AttachedProvenanceInfo } from "./attached_sbom.ts";
 import type { Clock } from "./clock.ts";
 import { digestHex, imagePurl, imageReferenceName } from "./image_ids.ts";
 
@@ -61,6 +63,12 @@ export interface ProvenanceOptions {
   codebuild?: CodeBuildContext;
   /** Accepted for symmetry with the SBOM options; provenance reads no clock (see the module notes). */
   clock?: Clock;
+  /**
+   * The image's own attached provenance, when it was looked for: recorded by digest in the image
+   * ResourceDescriptor's annotations (`attachedProvenance.<n>.digest`, ...; `attached_sbom.ts`). slsa-v0.2
+   * materials carry no annotations, so only slsa-v1 and the descriptor show it.
+   */
+  attachedProvenance?: readonly AttachedProvenanceInfo[];
 }
 
 /**
@@ -149,6 +157,9 @@ function encode(value: unknown): Uint8Array {
  */
 export async function provenance(image: ResolvedImage, opts: ProvenanceOptions): Promise<Uint8Array> {
   const imageRd = await imageResourceDescriptor(image);
+  if (opts.attachedProvenance) {
+    Object.assign(imageRd.annotations!, attachedProvenanceAnnotations(opts.attachedProvenance));
+  }
   if (opts.format === "descriptor") return encode(imageRd);
   const subject = checkSubjects(opts.subjects);
   const ctx = opts.codebuild ?? {};
