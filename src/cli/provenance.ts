@@ -7,6 +7,7 @@
 
 import { UsageError } from "../errors.ts";
 import { resolveImage } from "../source.ts";
+import { PROVENANCE_DOCUMENTS, readAttached } from "./attachments.ts";
 import type { CommonOptions, RunContext } from "./context.ts";
 
 /** Options of `provenance`. */
@@ -14,6 +15,7 @@ export interface ProvenanceCommandOptions extends CommonOptions {
   subject?: string[];
   format?: "slsa-v1" | "slsa-v0.2" | "descriptor";
   builderId?: string;
+  includeAttached?: boolean;
 }
 
 /** Throw the usage error for a statement without subjects, before any network or disk work. */
@@ -40,6 +42,18 @@ export async function provenanceCommand(ctx: RunContext, opts: ProvenanceCommand
     resolveImage(source, ctx),
     format === "descriptor" ? Promise.resolve([]) : hashSubjects((opts.subject ?? []).map(ctx.resolve)),
   ]);
+  // With --include-attached, the image's own provenance is named on its resolvedDependencies entry.
+  const attachedProvenance = opts.includeAttached
+    ? (await readAttached(ctx, source, image, PROVENANCE_DOCUMENTS)).inventory.provenance
+    : undefined;
   const { provenance } = await import("../formats/slsa.ts");
-  await ctx.emit(await provenance(image, { format, subjects, builderId: opts.builderId, codebuild }));
+  await ctx.emit(
+    await provenance(image, {
+      format,
+      subjects,
+      builderId: opts.builderId,
+      codebuild,
+      ...(attachedProvenance ? { attachedProvenance } : {}),
+    }),
+  );
 }

@@ -11,6 +11,7 @@ import { redactText } from "../registry/transport/redact.ts";
 import { TOOL_NAME } from "../version.ts";
 import { describeFailure } from "./advice.ts";
 import { parseCommandLine, usageLine } from "./app.ts";
+import { attachmentsCommand, type AttachmentsCommandOptions } from "./attachments.ts";
 import { capture, type CaptureOptions } from "./capture.ts";
 import { completionScript } from "./completion.ts";
 import { makeContext, type RunContext, type RunIO, safeLine, timeoutSeconds } from "./context.ts";
@@ -34,6 +35,7 @@ const ACTIONS: Record<ImageCommand, (ctx: RunContext, opts: Record<string, unkno
   capture: async (ctx, opts) => {
     for (const path of await capture(ctx, opts as CaptureOptions)) ctx.note(`wrote ${path}`);
   },
+  attachments: (ctx, opts) => attachmentsCommand(ctx, opts as AttachmentsCommandOptions),
 };
 
 const encoder = new TextEncoder();

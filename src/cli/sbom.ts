@@ -5,6 +5,7 @@
  */
 
 import { resolveImage } from "../source.ts";
+import { preloadAttached, readAttached, SBOM_DOCUMENTS } from "./attachments.ts";
 import type { CommonOptions, RunContext } from "./context.ts";
 
 /** Options of `sbom`. */
@@ -12,6 +13,7 @@ export interface SbomCommandOptions extends CommonOptions {
   format?: "cyclonedx-json" | "cyclonedx-xml";
   specVersion?: "1.6" | "1.5";
   includeEnv?: boolean;
+  includeAttached?: boolean;
 }
 
 /**
@@ -23,12 +25,18 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
   await using source = await ctx.openSource();
   const resolving = resolveImage(source, ctx);
   const formatter = import("../formats/cyclonedx.ts");
+  if (opts.includeAttached) preloadAttached();
   const [image, { cyclonedxSbom }] = await Promise.all([resolving, formatter]);
+  // With --include-attached, the image's own SBOMs and provenance are merged in; without, nothing more is read.
+  const attached = opts.includeAttached
+    ? (await readAttached(ctx, source, image, SBOM_DOCUMENTS)).inventory
+    : undefined;
   const bytes = await cyclonedxSbom(image, {
     format: opts.format === "cyclonedx-xml" ? "xml" : "json",
     specVersion: opts.specVersion ?? "1.6",
     includeEnv: opts.includeEnv === true,
     clock,
+    ...(attached ? { attached } : {}),
   });
   await ctx.emit(bytes);
 }
