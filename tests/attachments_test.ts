@@ -9,7 +9,11 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { referrersTag } from "../src/attachments.ts";
 import { type AttachedDocument, MAX_ATTACHED_DOCUMENT_BYTES } from "../src/attachments.ts";
-import { attachedInventory } from "../src/formats/attached_sbom.ts";
+import { type AttachedInventory, attachedInventory } from "../src/formats/attached_sbom.ts";
+import { fixedClock } from "../src/formats/clock.ts";
+import { loadCycloneDxLibrary } from "../src/formats/cyclonedx.ts";
+import { addAttached } from "../src/formats/cyclonedx_attached.ts";
+import { originalImage } from "./support/resolved_fixture.ts";
 import { nextLink } from "../src/registry/client.ts";
 import { cli, REPO_ROOT } from "./support/cli.ts";
 import {
@@ -170,6 +174,100 @@ Deno.test("attachments: two SBOMs merge with packages de-duplicated by purl, eac
   assert.deepEqual(first.hashes, [{ alg: "SHA-256", content: testPackages(1, "a")[0].sha256 }]);
   assert.equal(inv.notes.length, 1);
   assert.match(inv.notes[0], /neither SPDX 2\.x JSON nor CycloneDX JSON/);
+});
+
+Deno.test("attachments: the JSON written for attached components is what the library writes from its models", async () => {
+  const lib = await loadCycloneDxLibrary();
+  const { Models, Enums, Spec, Serialize } = lib;
+  const documents = [`sha256:${"1".repeat(64)}`, `sha256:${"2".repeat(64)}`];
+  const hex = (n: number, c = "a") => c.repeat(n);
+  const inventory: AttachedInventory = {
+    sboms: [{
+      digest: documents[0],
+      manifestDigest: `sha256:${"3".repeat(64)}`,
+      foundVia: "referrers-api",
+      envelope: "dsse",
+      predicateType: CDX_PREDICATE,
+      format: "CycloneDX-1.6",
+      packages: 7,
+    }],
+    provenance: [],
+    notes: [],
+    packages: [
+      {
+        name: "known-id",
+        version: "1",
+        purl: "pkg:npm/known-id@1",
+        type: "library",
+        licenses: [{ id: "mit" }], // fixed up to MIT
+        hashes: [{ alg: "SHA-256", content: hex(64) }, { alg: "SHA-256", content: hex(64, "b") }, {
+          alg: "SHA-1",
+          content: "not hex",
+        }],
+        documents,
+      },
+      {
+        name: "unknown-id",
+        licenses: [{ id: "LicenseRef-Proprietary" }, { name: "Some licence" }],
+        hashes: [{ alg: "BLAKE3", content: hex(64) }, { alg: "MD5", content: hex(32) }],
+        documents: [documents[1]],
+      },
+      {
+        name: "expression",
+        group: "org.example",
+        version: "2",
+        licenses: [{ id: "MIT" }, { expression: "(MIT OR Apache-2.0)" }],
+        hashes: [],
+        documents: [documents[0]],
+      },
+      { name: "crypto", type: "cryptographic-asset", licenses: [], hashes: [], documents: [documents[0]] },
+      {
+        name: "odd-type",
+        type: "not-a-type",
+        licenses: [{ id: "constructor" }, { id: "__proto__" }],
+        hashes: [],
+        documents: [documents[0]],
+      },
+      { name: "same", version: "1", licenses: [], hashes: [], documents: [documents[0]] },
+      { name: "same", version: "1", licenses: [], hashes: [], documents: [documents[1]] },
+    ],
+  };
+  for (const specVersion of ["1.6", "1.5"] as const) {
+    const spec = specVersion === "1.5" ? Spec.Spec1dot5 : Spec.Spec1dot6;
+    const write = async (json: boolean) => {
+      const component = new Models.Component(Enums.ComponentType.Container, "image", {
+        bomRef: "pkg:oci/image",
+      });
+      const bom = new Models.Bom({
+        serialNumber: `urn:uuid:${crypto.randomUUID()}`,
+        metadata: new Models.Metadata({ component }),
+      });
+      bom.serialNumber = "urn:uuid:00000000-0000-4000-8000-000000000000";
+      const target = { bom, component, spec, image: originalImage(), clock: fixedClock(1700000000), json };
+      const text = await addAttached(lib, target, inventory);
+      return text ??
+        new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(spec)).serialize(bom, {
+          sortLists: false,
+          space: 2,
+        });
+    };
+    const direct = await write(true);
+    assert.equal(direct, await write(false), `CycloneDX ${specVersion}`);
+    const doc = JSON.parse(direct);
+    assert.equal(doc.components.length, 7);
+    assert.deepEqual(doc.components[0].licenses, [{ license: { id: "MIT" } }]);
+    assert.deepEqual(doc.components[0].hashes, [{ alg: "SHA-256", content: hex(64, "b") }]);
+    assert.deepEqual(doc.components[1].licenses, [{ license: { name: "LicenseRef-Proprietary" } }, {
+      license: { name: "Some licence" },
+    }]);
+    assert.deepEqual(doc.components[2].licenses, [{ expression: "(MIT OR Apache-2.0)" }]);
+    assert.equal(doc.components[3].type, specVersion === "1.6" ? "cryptographic-asset" : "library");
+    assert.equal(doc.components[4].type, "library");
+    assert.deepEqual(doc.components[4].licenses, [{ license: { name: "constructor" } }, {
+      license: { name: "__proto__" },
+    }]);
+    assert.notEqual(doc.components[5]["bom-ref"], doc.components[6]["bom-ref"]);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------------------------

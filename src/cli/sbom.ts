@@ -25,7 +25,11 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
   await using source = await ctx.openSource();
   const resolving = resolveImage(source, ctx);
   const formatter = import("../formats/cyclonedx.ts");
-  if (opts.includeAttached) preloadAttached();
+  if (opts.includeAttached) {
+    // The attachments take more round trips: the library loads while they are on the wire.
+    preloadAttached();
+    formatter.then((m) => m.loadCycloneDxLibrary()).catch(() => {});
+  }
   const [image, { cyclonedxSbom }] = await Promise.all([resolving, formatter]);
   // With --include-attached, the image's own SBOMs and provenance are merged in; without, nothing more is read.
   const attached = opts.includeAttached

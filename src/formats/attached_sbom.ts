@@ -82,7 +82,7 @@ type Json = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 /** SPDX 2.x checksum algorithm -> CycloneDX hash algorithm (those CycloneDX has). */
-const SPDX_HASH: Record<string, string> = {
+const SPDX_HASH = new Map<string, string>(Object.entries({
   MD5: "MD5",
   SHA1: "SHA-1",
   SHA256: "SHA-256",
@@ -95,10 +95,10 @@ const SPDX_HASH: Record<string, string> = {
   "BLAKE2b-384": "BLAKE2b-384",
   "BLAKE2b-512": "BLAKE2b-512",
   BLAKE3: "BLAKE3",
-};
+}));
 
 /** SPDX 2.3 primaryPackagePurpose -> CycloneDX component type. */
-const SPDX_PURPOSE: Record<string, string> = {
+const SPDX_PURPOSE = new Map<string, string>(Object.entries({
   APPLICATION: "application",
   FRAMEWORK: "framework",
   LIBRARY: "library",
@@ -107,7 +107,7 @@ const SPDX_PURPOSE: Record<string, string> = {
   DEVICE: "device",
   FIRMWARE: "firmware",
   FILE: "file",
-};
+}));
 
 /** An SPDX licence field as a licence: nothing for NOASSERTION/NONE, an id, or an expression. */
 function spdxLicense(text: string | undefined): AttachedLicense | undefined {
@@ -115,7 +115,7 @@ function spdxLicense(text: string | undefined): AttachedLicense | undefined {
   return /[\s()]/.test(text.trim()) ? { expression: text.trim() } : { id: text.trim() };
 }
 
-function spdxPackages(doc: Json): Omit<AttachedPackage, "documents">[] {
+function spdxPackages(doc: Json): AttachedPackage[] {
   const list = Array.isArray(doc.packages) ? doc.packages : [];
   const describes = new Set<string>(
     Array.isArray(doc.documentDescribes) ? doc.documentDescribes.filter((d) => typeof d === "string") : [],
@@ -125,7 +125,7 @@ function spdxPackages(doc: Json): Omit<AttachedPackage, "documents">[] {
       describes.add(r.relatedSpdxElement);
     }
   }
-  const packages: Omit<AttachedPackage, "documents">[] = [];
+  const packages: AttachedPackage[] = [];
   for (const p of list) {
     if (!isObject(p)) continue;
     const name = str(p.name);
@@ -138,18 +138,19 @@ function spdxPackages(doc: Json): Omit<AttachedPackage, "documents">[] {
       }
     }
     const purpose = str(p.primaryPackagePurpose);
-    const isImage = purpose === "CONTAINER" || /^pkg:(oci|docker)\//.test(purl ?? "");
-    if (typeof p.SPDXID === "string" && describes.has(p.SPDXID) && isImage) continue;
-    const pkg: Omit<AttachedPackage, "documents"> = { name, licenses: [], hashes: [] };
+    const described = typeof p.SPDXID === "string" && describes.has(p.SPDXID);
+    if (described && (purpose === "CONTAINER" || /^pkg:(oci|docker)\//.test(purl ?? ""))) continue;
+    const pkg: AttachedPackage = { name, licenses: [], hashes: [], documents: [] };
     const version = str(p.versionInfo);
     if (version) pkg.version = version;
     if (purl) pkg.purl = purl;
-    if (purpose && SPDX_PURPOSE[purpose]) pkg.type = SPDX_PURPOSE[purpose];
+    const type = purpose && SPDX_PURPOSE.get(purpose);
+    if (type) pkg.type = type;
     const license = spdxLicense(str(p.licenseDeclared)) ?? spdxLicense(str(p.licenseConcluded));
     if (license) pkg.licenses.push(license);
     for (const c of Array.isArray(p.checksums) ? p.checksums : []) {
       if (!isObject(c) || typeof c.algorithm !== "string" || !str(c.checksumValue)) continue;
-      const alg = SPDX_HASH[c.algorithm];
+      const alg = SPDX_HASH.get(c.algorithm);
       if (alg) pkg.hashes.push({ alg, content: c.checksumValue as string });
     }
     packages.push(pkg);
@@ -170,8 +171,8 @@ function cyclonedxLicenses(v: unknown): AttachedLicense[] {
   return out;
 }
 
-function cyclonedxPackages(doc: Json): Omit<AttachedPackage, "documents">[] {
-  const packages: Omit<AttachedPackage, "documents">[] = [];
+function cyclonedxPackages(doc: Json): AttachedPackage[] {
+  const packages: AttachedPackage[] = [];
   // Nested components are flattened: the merged SBOM lists what the image holds, one level deep.
   const stack: unknown[] = Array.isArray(doc.components) ? [...doc.components].reverse() : [];
   while (stack.length) {
@@ -180,11 +181,7 @@ function cyclonedxPackages(doc: Json): Omit<AttachedPackage, "documents">[] {
     if (Array.isArray(c.components)) stack.push(...[...c.components].reverse());
     const name = str(c.name);
     if (!name) continue;
-    const pkg: Omit<AttachedPackage, "documents"> = {
-      name,
-      licenses: cyclonedxLicenses(c.licenses),
-      hashes: [],
-    };
+    const pkg: AttachedPackage = { name, licenses: cyclonedxLicenses(c.licenses), hashes: [], documents: [] };
     for (const key of ["version", "group", "purl", "type"] as const) {
       const value = str(c[key]);
       if (value) pkg[key] = value;
@@ -202,7 +199,7 @@ function cyclonedxPackages(doc: Json): Omit<AttachedPackage, "documents">[] {
 /** What an SBOM document is: its format and packages, or why it is not one this tool reads. */
 function readSbom(
   content: unknown,
-): { format: string; packages: Omit<AttachedPackage, "documents">[] } | string {
+): { format: string; packages: AttachedPackage[] } | string {
   if (!isObject(content)) return "not a JSON object";
   if (typeof content.spdxVersion === "string") {
     if (!content.spdxVersion.startsWith("SPDX-2.")) {
@@ -217,7 +214,7 @@ function readSbom(
   return "neither SPDX 2.x JSON nor CycloneDX JSON";
 }
 
-function keyOf(p: Omit<AttachedPackage, "documents">): string {
+function keyOf(p: AttachedPackage): string {
   return p.purl ? `purl ${p.purl}` : `name ${p.group ?? ""}/${p.name}@${p.version ?? ""}`;
 }
 
@@ -261,9 +258,9 @@ export function attachedInventory(docs: readonly AttachedDocument[]): AttachedIn
       const key = keyOf(p);
       const known = byKey.get(key);
       if (!known) {
-        const merged: AttachedPackage = { ...p, documents: [doc.digest] };
-        byKey.set(key, merged);
-        inventory.packages.push(merged);
+        p.documents.push(doc.digest);
+        byKey.set(key, p);
+        inventory.packages.push(p);
         continue;
       }
       if (!known.documents.includes(doc.digest)) known.documents.push(doc.digest);

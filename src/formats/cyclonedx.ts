@@ -208,13 +208,16 @@ export async function cyclonedxSbom(image: ResolvedImage, opts: SbomOptions): Pr
   });
 
   const spec = opts.specVersion === "1.5" ? Spec.Spec1dot5 : Spec.Spec1dot6;
+  let text: string | undefined;
   if (opts.attached) {
+    // The image's own attached SBOMs: cyclonedx_attached.ts adds them, and writes the JSON itself.
     const { addAttached } = await import("./cyclonedx_attached.ts");
-    const lib = { Models, Enums, Spec, Serialize };
-    await addAttached(lib, { bom, component, spec, image, clock: opts.clock }, opts.attached);
+    const target = { bom, component, spec, image, clock: opts.clock, json: opts.format !== "xml" };
+    text = await addAttached({ Models, Enums, Spec, Serialize }, target, opts.attached);
   }
-  let text: string;
-  if (opts.format === "xml") {
+  if (text !== undefined) {
+    // Written with the attached components.
+  } else if (opts.format === "xml") {
     // The library's XML serialiser wants the optional peer `xmlbuilder2` (about 160 modules); its base class
     // with this tool's own small writer needs nothing more, and only XML output loads it.
     const { stringifyXml } = await import("./xml.ts");
