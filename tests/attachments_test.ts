@@ -252,7 +252,22 @@ Deno.test("attachments: the JSON written for attached components is what the lib
         });
     };
     const direct = await write(true);
-    assert.equal(direct, await write(false), `CycloneDX ${specVersion}`);
+    const library = await write(false);
+    // Equal value for value and key for key (re-serialised compactly, key order shows).
+    assert.equal(
+      JSON.stringify(JSON.parse(direct)),
+      JSON.stringify(JSON.parse(library)),
+      `CycloneDX ${specVersion}`,
+    );
+    // Laid out as the library lays it out (byte for byte up to the lists), then one component and one
+    // dependency per line.
+    const head = (text: string) => {
+      assert.ok(text.includes('\n  "components": [\n'));
+      return text.slice(0, text.indexOf('\n  "components": [\n'));
+    };
+    assert.equal(head(direct), head(library));
+    assert.ok(direct.endsWith('"}\n  ]\n}'));
+    assert.match(direct, /\n {4}\{"type":"library","name":"known-id",.*\},\n/);
     const doc = JSON.parse(direct);
     assert.equal(doc.components.length, 7);
     assert.deepEqual(doc.components[0].licenses, [{ license: { id: "MIT" } }]);

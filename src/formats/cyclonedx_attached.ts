@@ -29,11 +29,13 @@
  * with other attachments does not get the same serial number.
  *
  * JSON is written here: the image and its metadata are normalised by the library as always, and the attached
- * components are appended in the library's normalised form, built directly from the inventory. Through the
+ * components are appended in the library's normalised form, built directly from the inventory, one component
+ * (and one dependency entry) per line. Through the
  * library's models and normaliser, 5,000 components cost about five times what the JSON itself costs (seven
  * collections per component, then a second tree), which alone would double the run time of `sbom`. The two
  * paths share every decision (`prepare()`), XML takes them as models, and `tests/attachments_test.ts` holds
- * the JSON written here equal to what the library's serialiser writes from those models.
+ * the JSON written here equal, value for value and key for key, to what the library's serialiser writes from
+ * those models.
  *
  * @module
  */
@@ -175,8 +177,8 @@ function toModel(lib: CycloneDxLibrary, c: ComponentJson): InstanceType<Models["
 
 /**
  * Add `inventory` to the BOM (see the module notes). Called once by `cyclonedxSbom` when attached documents
- * were asked for. For JSON, returns the serialised BOM (2-space indented, as the library's serialiser writes
- * it); for XML, adds the components to `bom` and returns `undefined`.
+ * were asked for. For JSON, returns the serialised BOM (2-space indented like the library's, components and
+ * dependencies one per line); for XML, adds the components to `bom` and returns `undefined`.
  *
  * @example
  * ```ts
@@ -246,5 +248,29 @@ export async function addAttached(
   const out = normalized as unknown as Record<string, unknown[] | undefined>;
   out.components = [...(out.components ?? []), ...prepared];
   out.dependencies = [...(out.dependencies ?? []), ...dependencies];
-  return JSON.stringify(normalized, null, 2);
+  return writeJson(out, LONG_LISTS);
+}
+
+/** The BOM's lists that grow with the attached packages: written one entry per line. */
+const LONG_LISTS = new Set(["components", "dependencies"]);
+
+/**
+ * The BOM as the library writes it (2-space indentation, same keys in the same order), except that the lists
+ * in `long` have one entry per line: a package per line reads and diffs well, and V8 writes JSON without
+ * indentation about four times as fast, which for 5,000 packages is a tenth of the whole run.
+ */
+function writeJson(bom: Record<string, unknown>, long: ReadonlySet<string>): string {
+  const members: string[] = [];
+  for (const [key, value] of Object.entries(bom)) {
+    if (value === undefined) continue;
+    let text: string;
+    if (long.has(key) && Array.isArray(value) && value.length > 0) {
+      text = `[\n${value.map((v) => `    ${JSON.stringify(v)}`).join(",\n")}\n  ]`;
+    } else {
+      // Nested lines move in one level; a JSON string never holds a raw line break, so this is exact.
+      text = JSON.stringify(value, null, 2).replaceAll("\n", "\n  ");
+    }
+    members.push(`  ${JSON.stringify(key)}: ${text}`);
+  }
+  return `{\n${members.join(",\n")}\n}`;
 }
