@@ -851,3 +851,32 @@ Deno.test("attachments: an OCI layout: the attestation manifest in its index, a 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("attachments: behind token auth, the referrers and tag lookups use the repository's pull token", async () => {
+  await using reg = await startRegistry({ auth: "token" });
+  const repo = "test/private";
+  const image = await pushTestImage(reg, repo, "1");
+  const spdx = await pushArtifact(reg, repo, {
+    artifactType: AttachmentTypes.spdxJson,
+    subject: subjectOf(image),
+    layers: [{ mediaType: AttachmentTypes.spdxJson, bytes: spdxDocument(repo, testPackages(2, "private")) }],
+  });
+  await pushReferrersIndex(reg, repo, image.manifestDigest, [spdx]);
+  const config = await Deno.makeTempDir({ prefix: "docker-config-" });
+  try {
+    await Deno.writeTextFile(
+      `${config}/config.json`,
+      JSON.stringify({ auths: { [reg.host]: { auth: btoa(`${reg.username}:${reg.password}`) } } }),
+    );
+    const tokensBefore = reg.tokenRequests().length;
+    const r = await ok(
+      ["sbom", "--include-attached", "-u", `${reg.host}/${repo}:1`, "--ca-file", reg.caCertFile!],
+      { DOCKER_CONFIG: config },
+    );
+    const doc = await assertValidCycloneDx(r.stdoutText);
+    assert.deepEqual(doc.components.map((c: Json) => c.name), ["private-0", "private-1"]);
+    assert.equal(reg.tokenRequests().length - tokensBefore, 1, "one token for the whole run");
+  } finally {
+    await Deno.remove(config, { recursive: true });
+  }
+});

@@ -35,9 +35,11 @@ const MAX_ERROR_BODY = 64 * 1024;
 export const MAX_REFERRERS_PAGES = 16;
 /**
  * Statuses that mean "no referrers API here". The spec says 404 (a registry with the API never answers 404
- * to it); registries that route unknown endpoints elsewhere answer 405 or 501, which mean the same.
+ * to it); registries that route unknown endpoints elsewhere answer 405 or 501, and some take `referrers` for
+ * part of a repository name and answer 400, which the API itself answers only for a malformed digest (and
+ * the digest is checked before the request).
  */
-const NO_REFERRERS_API = new Set([404, 405, 501]);
+const NO_REFERRERS_API = new Set([400, 404, 405, 501]);
 
 /** The `rel="next"` target of a `Link` header (RFC 8288), resolved against `base`. */
 export function nextLink(header: string | null, base: string): string | undefined {
