@@ -26,7 +26,7 @@
  */
 
 import { parseDigest } from "./digest.ts";
-import { ManifestError, TooLargeError, ToolError, UnsupportedError } from "./errors.ts";
+import { DigestMismatchError, ManifestError, TooLargeError, ToolError, UnsupportedError } from "./errors.ts";
 import type { Blob, Descriptor, ImageIndex, ImageManifest, ResolvedImage } from "./image.ts";
 import { MediaTypes } from "./image.ts";
 import { decodeManifest, isObject } from "./manifest.ts";
@@ -43,6 +43,13 @@ export type FoundVia = "referrers-api" | "referrers-tag" | "attestation-manifest
 export const MAX_ATTACHED_DOCUMENT_BYTES = 64 * 1024 * 1024;
 /** Referrers read per digest; a list longer than this is cut (with a debug note). */
 export const MAX_REFERRERS = 256;
+/** Manifests of referrers read at a time: a long list is not a burst of hundreds of requests. */
+const REFERRER_CONCURRENCY = 8;
+/**
+ * Total declared size of the referrer manifests read per digest. Each is capped like any manifest (4 MiB),
+ * but a list of hundreds of them could still add up; real ones are a few hundred bytes each.
+ */
+const MAX_REFERRER_MANIFEST_BYTES = 16 * 1024 * 1024;
 /** Index blobs of an OCI layout's index.json read when looking for attestation manifests. */
 const MAX_CATALOG_INDEXES = 64;
 
@@ -210,9 +217,15 @@ async function attestationManifests(
       .filter((d) => d.mediaType === MediaTypes.ociIndex && d.digest !== image.index?.digest)
       .slice(0, MAX_CATALOG_INDEXES);
     for (const d of nested) {
-      const blob = await source.manifest(d);
-      const decoded = decodeManifest(blob.bytes, blob.mediaType);
-      if (decoded.kind === "index") indexes.push(decoded.index);
+      try {
+        const blob = await source.manifest(d);
+        const decoded = decodeManifest(blob.bytes, blob.mediaType);
+        if (decoded.kind === "index") indexes.push(decoded.index);
+      } catch (err) {
+        // Another image's index that is missing or unreadable says nothing about this one; tampering does.
+        if (!(err instanceof ToolError) || err instanceof DigestMismatchError) throw err;
+        opts.log?.(`attachments: index ${d.digest} in the layout is not readable (${err.message}); skipped`);
+      }
     }
   }
   const entries = new Map<string, Descriptor>();
@@ -277,7 +290,16 @@ async function referrersOf(source: ImageSource, subject: string, opts: FindOptio
     opts.log?.(`attachments: ${list.length} referrers of ${subject}; reading the first ${MAX_REFERRERS}`);
     list = list.slice(0, MAX_REFERRERS);
   }
-  const read = await Promise.all(list.map(async (d) => {
+  let budget = MAX_REFERRER_MANIFEST_BYTES;
+  const over = list.findIndex((d) => (budget -= d.size) < 0);
+  if (over >= 0) {
+    opts.log?.(
+      `attachments: the referrers of ${subject} declare more than ${MAX_REFERRER_MANIFEST_BYTES} bytes of ` +
+        `manifests; reading the first ${over}`,
+    );
+    list = list.slice(0, over);
+  }
+  const read = await mapLimited(list, REFERRER_CONCURRENCY, async (d) => {
     const what = `referrer ${d.digest}`;
     if (!IMAGE_MANIFEST_TYPES.has(d.mediaType)) {
       opts.log?.(`attachments: ${what} is a ${d.mediaType}, not an image manifest; left out`);
@@ -304,8 +326,26 @@ async function referrersOf(source: ImageSource, subject: string, opts: FindOptio
       foundVia === "referrers-tag" ? d.annotations : undefined,
       tag,
     );
-  }));
+  });
   return read.filter((a): a is Attachment => a !== undefined);
+}
+
+/** `items.map(fn)`, at most `limit` at a time, results in order. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /** cosign's `.sbom`, `.att` and `.sig` tags of `subject`. */
