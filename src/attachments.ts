@@ -85,18 +85,40 @@ const IMAGE_MANIFEST_TYPES = new Set<string>([MediaTypes.ociManifest, MediaTypes
 /** What an attached document is, as far as this tool reads it. */
 export type DocumentKind = "sbom" | "provenance";
 
-/** Whether an in-toto predicate type is an SBOM (SPDX or CycloneDX, any version suffix). */
+/**
+ * Whether an in-toto predicate type is an SBOM (SPDX or CycloneDX, any version suffix).
+ *
+ * @example
+ * ```ts
+ * isSbomPredicate("https://spdx.dev/Document"); // true
+ * ```
+ */
 export function isSbomPredicate(type: string): boolean {
   return /^https:\/\/spdx\.dev\/Document(\/|$)/.test(type) ||
     /^https:\/\/cyclonedx\.org\/bom(\/|$)/.test(type);
 }
 
-/** Whether an in-toto predicate type is SLSA provenance (v0.1, v0.2, v1). */
+/**
+ * Whether an in-toto predicate type is SLSA provenance (v0.1, v0.2, v1).
+ *
+ * @example
+ * ```ts
+ * isProvenancePredicate("https://slsa.dev/provenance/v1"); // true
+ * ```
+ */
 export function isProvenancePredicate(type: string): boolean {
   return /^https:\/\/slsa\.dev\/provenance\/v[0-9.]+$/.test(type);
 }
 
-/** What a predicate type makes a document, if anything this tool reads. */
+/**
+ * What a predicate type makes a document, if anything this tool reads.
+ *
+ * @example
+ * ```ts
+ * kindOfPredicate("https://cyclonedx.org/bom"); // "sbom"
+ * kindOfPredicate("https://cosign.sigstore.dev/attestation/vuln/v1"); // undefined
+ * ```
+ */
 export function kindOfPredicate(type: string): DocumentKind | undefined {
   if (isSbomPredicate(type)) return "sbom";
   if (isProvenancePredicate(type)) return "provenance";
@@ -150,7 +172,14 @@ export function referrersTag(digest: string): string {
   return `${algorithm.slice(0, 32)}-${hex.slice(0, 64)}`.replace(/[^A-Za-z0-9_.-]/g, "-");
 }
 
-/** The digests that stand for the image: its platform manifest, and the index it was chosen from. */
+/**
+ * The digests that stand for the image: its platform manifest, and the index it was chosen from.
+ *
+ * @example
+ * ```ts
+ * imageDigests(image); // ["sha256:<platform manifest>", "sha256:<index>"]
+ * ```
+ */
 export function imageDigests(image: ResolvedImage): string[] {
   return image.index ? [image.manifest.digest, image.index.digest] : [image.manifest.digest];
 }

@@ -36,6 +36,12 @@ export const PROVENANCE_DOCUMENTS: ReadonlySet<DocumentKind> = new Set(["provena
 /**
  * Start loading the modules of the attachments step (call while the image's requests are on the wire). A
  * failed load is reported by {@link readAttached}, which imports them again.
+ *
+ * @example
+ * ```ts
+ * preloadAttached();
+ * const image = await resolveImage(source, ctx);
+ * ```
  */
 export function preloadAttached(): void {
   Promise.all([import("../attachments.ts"), import("../formats/attached_sbom.ts")]).catch(() => {});

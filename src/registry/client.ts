@@ -41,7 +41,16 @@ export const MAX_REFERRERS_PAGES = 16;
  */
 const NO_REFERRERS_API = new Set([400, 404, 405, 501]);
 
-/** The `rel="next"` target of a `Link` header (RFC 8288), resolved against `base`. */
+/**
+ * The `rel="next"` target of a `Link` header (RFC 8288), resolved against `base`: how a registry pages a
+ * referrers list.
+ *
+ * @example
+ * ```ts
+ * nextLink('</v2/app/referrers/sha256:...?n=2>; rel="next"', "https://r.example/v2/app/referrers/sha256:...");
+ * // "https://r.example/v2/app/referrers/sha256:...?n=2"
+ * ```
+ */
 export function nextLink(header: string | null, base: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(/,(?=\s*<)/)) {
