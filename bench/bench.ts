@@ -574,7 +574,8 @@ async function main(): Promise<number> {
     );
     const attachedRatio = t(attachedTimes, "sbom --include-attached") / t(attachedTimes, "sbom");
     details.push(
-      `### sbom --include-attached, ${ATTACHED_PACKAGES} attached packages (bare loopback, \`${SINGLE}\`)\n\n` +
+      `### sbom --include-attached, ${ATTACHED_PACKAGES} attached packages ` +
+        `(bare loopback, \`${SINGLE}\`)\n\n` +
         `An SPDX 2.3 JSON SBOM of ${ATTACHED_PACKAGES} packages (${
           (spdxBytes.length / 1024 / 1024).toFixed(1)
         } MiB) attached through the referrers tag schema. ` +

@@ -2,15 +2,15 @@
  * What is attached to an image in its registry (or OCI layout), found with a few small requests and never a
  * layer of the image itself:
  *
- * | found via              | where                                                                           |
- * | ---------------------- | ------------------------------------------------------------------------------- |
- * | `attestation-manifest` | BuildKit: an entry of the image index, platform `unknown/unknown`, annotated    |
- * |                        | `vnd.docker.reference.type: attestation-manifest` and                           |
- * |                        | `vnd.docker.reference.digest: <image manifest digest>`; layers are in-toto      |
- * | `referrers-api`        | OCI 1.1: `GET /v2/<name>/referrers/<digest>` (an OCI layout: index.json entries |
- * |                        | with a `subject`)                                                               |
- * | `referrers-tag`        | where that API is absent (404): the index tagged `sha256-<hex>`                 |
- * | `cosign-tag`           | cosign: the manifests tagged `sha256-<hex>.sbom`, `.att` (DSSE) and `.sig`      |
+ * | found via              | where                                                                          |
+ * | ---------------------- | ------------------------------------------------------------------------------ |
+ * | `attestation-manifest` | BuildKit: an entry of the image index, platform `unknown/unknown`, annotated   |
+ * |                        | `vnd.docker.reference.type: attestation-manifest` and                          |
+ * |                        | `vnd.docker.reference.digest: <image manifest digest>`; layers are in-toto     |
+ * | `referrers-api`        | OCI 1.1: `GET /v2/<name>/referrers/<digest>` (an OCI layout: index.json        |
+ * |                        | entries with a `subject`)                                                      |
+ * | `referrers-tag`        | where that API is absent (404): the index tagged `sha256-<hex>`                |
+ * | `cosign-tag`           | cosign: the manifests tagged `sha256-<hex>.sbom`, `.att` (DSSE) and `.sig`     |
  *
  * The image is the platform manifest and, when the reference named an index, that index too: cosign and
  * referrers attach to whichever digest was signed or attested. An attachment whose manifest names another

@@ -54,7 +54,7 @@ export interface ImageSource extends AsyncDisposable {
 export interface Referrers {
   /** Descriptors of the manifests whose `subject` is the digest asked about, in the order served. */
   manifests: Descriptor[];
-  /** Whether the source applied the `artifactType` filter (`OCI-Filters-Applied`); if not, the caller must. */
+  /** Whether the source applied the `artifactType` filter (`OCI-Filters-Applied`); else the caller does. */
   filtered: boolean;
 }
 

@@ -73,7 +73,8 @@ export async function readAttached(
   for (const note of inventory.notes) log?.(`attachments: ${note}`);
   log?.(
     `attachments: ${attachments.length} found; ${inventory.sboms.length} SBOM(s) with ` +
-      `${inventory.packages.length} distinct packages, ${inventory.provenance.length} provenance statement(s)`,
+      `${inventory.packages.length} distinct packages, ` +
+      `${inventory.provenance.length} provenance statement(s)`,
   );
   return { documents, inventory };
 }

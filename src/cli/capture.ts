@@ -1,8 +1,8 @@
 /**
  * `capture`: one registry round of requests, all files: the manifest (and index), the config, the SBOM, the
  * image's ResourceDescriptor and, with `--subject`, the provenance, written together atomically to
- * `--output-dir`. With `--include-attached`, the SBOM and provenance also carry the image's own attached SBOMs
- * and provenance, and those documents are written too, byte for byte as served, to
+ * `--output-dir`. With `--include-attached`, the SBOM and provenance also carry the image's own attached
+ * SBOMs and provenance, and those documents are written too, byte for byte as served, to
  * `<dir>/build-env.attached/<digest hex>.json`, in the same all-or-nothing step.
  *
  * @module

@@ -31,7 +31,8 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
     formatter.then((m) => m.loadCycloneDxLibrary()).catch(() => {});
   }
   const [image, { cyclonedxSbom }] = await Promise.all([resolving, formatter]);
-  // With --include-attached, the image's own SBOMs and provenance are merged in; without, nothing more is read.
+  // With --include-attached, the image's own SBOMs and provenance are merged in; without, nothing more is
+  // read.
   const attached = opts.includeAttached
     ? (await readAttached(ctx, source, image, SBOM_DOCUMENTS)).inventory
     : undefined;

@@ -8,22 +8,22 @@
  * - each attached SBOM is an `externalReferences` entry of type `bom` on the image (`metadata.component`):
  *   url = the `pkg:oci` purl of the artifact manifest that holds it, hash = the document's SHA-256, comment =
  *   its digest, format and where it was found;
- * - on the image, properties record what was found:
+ * - on the image, properties record what was found (`<ns>` is `ecrimagemetadataextractor:attached`):
  *
- * | Property name                                                 | Value                                     |
- * | ------------------------------------------------------------- | ----------------------------------------- |
- * | `ecrimagemetadataextractor:attached:sbom`                     | `no attached SBOM found` (when none)      |
- * | `ecrimagemetadataextractor:attached:sbom:<n>:digest`          | the document's digest                     |
- * | `ecrimagemetadataextractor:attached:sbom:<n>:format`          | `SPDX-2.3`, `CycloneDX-1.5`, ...          |
- * | `ecrimagemetadataextractor:attached:sbom:<n>:envelope`        | `none`, `in-toto` or `dsse`               |
- * | `ecrimagemetadataextractor:attached:sbom:<n>:found-via`       | `attestation-manifest`, `referrers-api`, ... |
- * | `ecrimagemetadataextractor:attached:sbom:<n>:manifest-digest` | the artifact manifest holding it          |
- * | `ecrimagemetadataextractor:attached:sbom:<n>:packages`        | packages it lists (decimal)               |
- * | `ecrimagemetadataextractor:attached:provenance`               | `no attached provenance found` (when none) |
- * | `ecrimagemetadataextractor:attached:provenance:<n>:digest`    | the statement's digest                    |
- * | `ecrimagemetadataextractor:attached:provenance:<n>:predicate-type` | its predicate type                   |
- * | `ecrimagemetadataextractor:attached:provenance:<n>:found-via` | where it was found                        |
- * | `ecrimagemetadataextractor:attached:provenance:<n>:manifest-digest` | the artifact manifest holding it    |
+ * | Property name                           | Value                                                   |
+ * | --------------------------------------- | ------------------------------------------------------- |
+ * | `<ns>:sbom`                             | `no attached SBOM found` (when none)                    |
+ * | `<ns>:sbom:<n>:digest`                  | the document's digest                                   |
+ * | `<ns>:sbom:<n>:format`                  | `SPDX-2.3`, `CycloneDX-1.5`, ...                        |
+ * | `<ns>:sbom:<n>:envelope`                | `none`, `in-toto` or `dsse`                             |
+ * | `<ns>:sbom:<n>:found-via`               | `attestation-manifest`, `referrers-api`, ...            |
+ * | `<ns>:sbom:<n>:manifest-digest`         | the artifact manifest holding it                        |
+ * | `<ns>:sbom:<n>:packages`                | packages it lists (decimal)                             |
+ * | `<ns>:provenance`                       | `no attached provenance found` (when none)              |
+ * | `<ns>:provenance:<n>:digest`            | the statement's digest                                  |
+ * | `<ns>:provenance:<n>:predicate-type`    | its predicate type                                      |
+ * | `<ns>:provenance:<n>:found-via`         | where it was found                                      |
+ * | `<ns>:provenance:<n>:manifest-digest`   | the artifact manifest holding it                        |
  *
  * With SOURCE_DATE_EPOCH the serial number also depends on the attached documents' digests, so the same image
  * with other attachments does not get the same serial number.
@@ -104,9 +104,9 @@ const PROPERTY_DOCUMENT = `${TOOL_NAME}:attached:document`;
  * a component type the spec knows (else `library`), hashes CycloneDX has an algorithm for and a well-formed
  * value (a later hash of the same algorithm replacing an earlier one, as in a HashDictionary), licence ids
  * CycloneDX's SPDX list knows (others kept as names: the schema allows only listed ids in `license.id`), an
- * expression alone when there is one (a licence choice is one expression or a list of licences), and a bom-ref
- * unique in the BOM (the purl when there is one). Both paths start from this: JSON writes it as it is, XML
- * turns it into models ({@link toModel}).
+ * expression alone when there is one (a licence choice is one expression or a list of licences), and a
+ * bom-ref unique in the BOM (the purl when there is one). Both paths start from this: JSON writes it as it
+ * is, XML turns it into models ({@link toModel}).
  */
 function prepare(
   lib: CycloneDxLibrary,

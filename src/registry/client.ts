@@ -47,8 +47,8 @@ const NO_REFERRERS_API = new Set([400, 404, 405, 501]);
  *
  * @example
  * ```ts
- * nextLink('</v2/app/referrers/sha256:...?n=2>; rel="next"', "https://r.example/v2/app/referrers/sha256:...");
- * // "https://r.example/v2/app/referrers/sha256:...?n=2"
+ * nextLink('</v2/app/referrers/sha256:0a?n=2>; rel="next"', "https://r.example/v2/app/referrers/sha256:0a");
+ * // "https://r.example/v2/app/referrers/sha256:0a?n=2"
  * ```
  */
 export function nextLink(header: string | null, base: string): string | undefined {
@@ -147,8 +147,8 @@ export class RegistrySource implements ImageSource {
     const served = res.headers.get("docker-content-digest")?.trim();
     if (served) await verifyDigest(bytes, served, what, "the registry's Docker-Content-Digest");
     else if (!descriptor && !pinned) {
-      // Nothing to check a tag's manifest against; say so, and pin the digest for the next run. A referrers or
-      // cosign tag cannot be pinned, and what it points to is verified by digest: a debug line is enough.
+      // Nothing to check a tag's manifest against; say so, and pin the digest for the next run. A referrers
+      // or cosign tag cannot be pinned, and what it points to is verified by digest: a debug line is enough.
       this.log?.(
         quietTag
           ? `${what} came without Docker-Content-Digest; what it names is verified by digest`

@@ -311,8 +311,8 @@ function attestationLayer(subject: string): SeededLayer {
 }
 
 /**
- * Push an index (OCI, or a Docker manifest list with `docker`) `repo:tag` of linux/amd64, linux/arm64/v8 and a
- * BuildKit-style attestation manifest (an SPDX in-toto statement) for the amd64 image.
+ * Push an index (OCI, or a Docker manifest list with `docker`) `repo:tag` of linux/amd64, linux/arm64/v8
+ * and a BuildKit-style attestation manifest (an SPDX in-toto statement) for the amd64 image.
  */
 export async function pushIndex(
   reg: RegistryConnection,
@@ -433,7 +433,8 @@ export function catalogEntries(catalog: Catalog): (SeededImage | SeededIndex)[] 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Attachments: SBOMs and provenance attached to an image the ways tools attach them, through the registry API.
+// Attachments: SBOMs and provenance attached to an image the ways tools attach them, through the registry
+// API.
 
 /** Media types of attached content. */
 export const AttachmentTypes = {

@@ -9,8 +9,8 @@ import { TooLargeError } from "../../errors.ts";
 
 /**
  * Read all of `res`'s body, refusing more than `max` bytes (checked against `Content-Length` first, then
- * while reading). With `exact`, `max` is the size the caller expects (a descriptor's): the buffer is allocated
- * once at that size and filled in place, so a large blob costs its size in memory, not twice that.
+ * while reading). With `exact`, `max` is the size the caller expects (a descriptor's): the buffer is
+ * allocated once at that size and filled in place, so a large blob costs its size in memory, not twice that.
  *
  * @example
  * ```ts
