@@ -737,6 +737,21 @@ Deno.test("attachments: the referrers API with artifactType filtering and paging
       }
     },
   );
+
+  await t.step("a document longer than its descriptor says is cut off while reading", async () => {
+    const digest = spdx.layers[0].digest;
+    const longer = new Uint8Array(spdx.layers[0].bytes.length + 1024 * 1024);
+    longer.set(spdx.layers[0].bytes);
+    server.tamper.set(digest, longer);
+    try {
+      const r = await cli(["sbom", "--include-attached", ...common]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdoutText, "");
+      assert.match(r.stderr, /attached document blob is longer than the descriptor's size/);
+    } finally {
+      server.tamper.clear();
+    }
+  });
 });
 
 Deno.test("attachments: a document declared over 64 MiB is refused before a byte of it is read", async () => {
