@@ -29,7 +29,17 @@ export {
 } from "./src/platform.ts";
 export { apiHost, formatReference, parseReference, type Reference } from "./src/reference.ts";
 export { decodeConfig, decodeManifest } from "./src/manifest.ts";
-export { type ImageSource, resolveImage, resolveManifest } from "./src/source.ts";
+export { type ImageSource, type Referrers, resolveImage, resolveManifest } from "./src/source.ts";
+export {
+  type AttachedDocument,
+  type Attachment,
+  findAttachments,
+  type FoundVia,
+  loadAttachedDocuments,
+  MAX_ATTACHED_DOCUMENT_BYTES,
+  referrersTag,
+} from "./src/attachments.ts";
+export { type AttachedInventory, attachedInventory } from "./src/formats/attached_sbom.ts";
 export { openRegistry, type RegistrySettings } from "./src/registry/mod.ts";
 export { parseEcrHost } from "./src/registry/ecr.ts";
 export { openOciLayout, parseOciReference } from "./src/oci-layout.ts";

@@ -7,7 +7,10 @@
  *    else; bench/empty.ts: Deno's own start-up, the floor of `--help` and of a usage error) and with skopeo;
  * 3. counts the requests each command makes (the registry's access log): pings, manifests, configs, layers;
  * 4. hashes a 1 GiB `--subject` against `sha256sum`, and measures every command's peak RSS;
- * 5. prints a summary table (and writes it, with the details, to bench/results.md).
+ * 5. times `sbom --include-attached` against `sbom` on bare loopback, with an SPDX SBOM of
+ *    `BENCH_ATTACHED_PACKAGES` (5,000) packages attached to the image through the referrers tag schema (the
+ *    registry has no referrers API), and measures its peak RSS and requests;
+ * 6. prints a summary table (and writes it, with the details, to bench/results.md).
  *
  * The tool runs as `deno run --cached-only` with the permission flags of the `compile` task (`deno compile`
  * cannot run here: it downloads its runtime); the floors run with the same flags. `--cached-only` keeps `deno
@@ -17,13 +20,23 @@
  * the tool misbehaves (wrong bytes).
  *
  * Environment: `BENCH_RUNS` (20), `BENCH_WARMUP` (3), `BENCH_DELAY_MS` (20), `BENCH_SUBJECT_MIB` (1024),
+ * `BENCH_ATTACHED_PACKAGES` (5000),
  * `BENCH_OUT` (bench/results.md; `-` for none), `BENCH_STRICT=1` (exit 1 when a target fails; by default the
  * run succeeds whenever it completes, and FAIL rows are the result).
  *
  * @module
  */
 
-import { type Catalog, seedImages } from "../tests/support/images.ts";
+import {
+  AttachmentTypes,
+  type Catalog,
+  pushArtifact,
+  pushReferrersIndex,
+  seedImages,
+  spdxDocument,
+  subjectOf,
+  testPackages,
+} from "../tests/support/images.ts";
 import { type AccessEntry, startRegistry, type TestRegistry } from "../tests/support/registry.ts";
 import { COMPILE_FLAGS, REPO_ROOT, sharedDenoDir } from "../tests/support/cli.ts";
 import { requireBinary } from "../tests/support/tools.ts";
@@ -37,6 +50,7 @@ const RUNS = env("BENCH_RUNS", 20);
 const WARMUP = env("BENCH_WARMUP", 3);
 const DELAY_MS = env("BENCH_DELAY_MS", 20);
 const SUBJECT_MIB = env("BENCH_SUBJECT_MIB", 1024);
+const ATTACHED_PACKAGES = env("BENCH_ATTACHED_PACKAGES", 5000);
 const OUT = Deno.env.get("BENCH_OUT") ?? `${REPO_ROOT}/bench/results.md`;
 
 const DENO = Deno.execPath();
@@ -498,6 +512,75 @@ async function main(): Promise<number> {
       target: "1 manifest + 1 config (+1 manifest for an index), no ping, no layer",
       measured: reqPass ? "as expected" : "see requests table",
       pass: reqPass,
+    });
+
+    // ---- sbom --include-attached: an attached SPDX SBOM of ATTACHED_PACKAGES packages
+    console.log(`\n### sbom --include-attached (${ATTACHED_PACKAGES} attached packages)\n`);
+    const spdxBytes = spdxDocument(repo, testPackages(ATTACHED_PACKAGES, "bench"));
+    const attachedSbom = await pushArtifact(reg, repo, {
+      artifactType: AttachmentTypes.spdxJson,
+      subject: subjectOf(catalog.original),
+      layers: [{ mediaType: AttachmentTypes.spdxJson, bytes: spdxBytes }],
+    });
+    await pushReferrersIndex(reg, repo, catalog.original.manifestDigest, [attachedSbom]);
+    const sbomPlain = tool("sbom", "-u", `${direct}/${SINGLE}`, "--plain-http");
+    const sbomAttached = tool("sbom", "--include-attached", "-u", `${direct}/${SINGLE}`, "--plain-http");
+    const merged = JSON.parse(new TextDecoder().decode(await execOk(sbomAttached)));
+    if (merged.components?.length !== ATTACHED_PACKAGES) {
+      throw new Error(
+        `sbom --include-attached listed ${merged.components?.length} packages, not ${ATTACHED_PACKAGES}`,
+      );
+    }
+    await reg.clearRequests();
+    await execOk(sbomAttached);
+    const attachedRequests = await reg.requests();
+    const layerPaths = new Set(catalog.original.layers.map((l) => `/v2/${repo}/blobs/${l.digest}`));
+    const layerReads = attachedRequests.filter((e) => layerPaths.has(e.path)).length;
+    const kinds = (part: string) => attachedRequests.filter((e) => e.path.includes(part)).length;
+    const attachedTimes = await hyperfine(
+      `bare loopback: sbom vs sbom --include-attached (${SINGLE}, ${ATTACHED_PACKAGES} attached packages)`,
+      [{ name: "sbom", argv: sbomPlain }, { name: "sbom --include-attached", argv: sbomAttached }],
+    );
+    const attachedRss = Math.max(
+      await peakRssKiB(sbomAttached),
+      await peakRssKiB(sbomAttached),
+      await peakRssKiB(sbomAttached),
+    );
+    const attachedRatio = t(attachedTimes, "sbom --include-attached") / t(attachedTimes, "sbom");
+    details.push(
+      `### sbom --include-attached, ${ATTACHED_PACKAGES} attached packages ` +
+        `(bare loopback, \`${SINGLE}\`)\n\n` +
+        `An SPDX 2.3 JSON SBOM of ${ATTACHED_PACKAGES} packages (${
+          (spdxBytes.length / 1024 / 1024).toFixed(1)
+        } MiB) attached through the referrers tag schema. ` +
+        `${attachedRequests.length} requests: ${kinds("/manifests/")} manifest, ${
+          kinds("/referrers/")
+        } referrers API, ` +
+        `${kinds("/blobs/")} blob (the config and the SBOM); ${
+          attachedRequests.filter((e) => e.status === 404).length
+        } of them answered 404 (the referrers API and cosign's tags); ${layerReads} of a layer. Peak RSS ` +
+        `${mib(attachedRss)} (max of 3 runs).\n\n` +
+        timingTable(attachedTimes),
+    );
+    rows.push({
+      command: "sbom --include-attached",
+      scenario: `loopback, ${ATTACHED_PACKAGES} packages`,
+      tool: ms(t(attachedTimes, "sbom --include-attached")),
+      skopeo: "—",
+      vsSkopeo: "—",
+      target: "≤ 2.00x sbom",
+      measured: `${x(attachedRatio)} (sbom ${ms(t(attachedTimes, "sbom"))})`,
+      pass: attachedRatio <= 2,
+    });
+    rows.push({
+      command: "sbom --include-attached",
+      scenario: `loopback, ${ATTACHED_PACKAGES} packages`,
+      tool: "—",
+      skopeo: "—",
+      vsSkopeo: "—",
+      target: "peak RSS < 150 MiB, no layer read",
+      measured: `${mib(attachedRss)}, ${layerReads} layer reads`,
+      pass: attachedRss < 150 * 1024 && layerReads === 0,
     });
 
     // ---- hashing a large subject

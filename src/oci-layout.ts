@@ -18,6 +18,7 @@ import { readLocalFile } from "./files.ts";
 import { parseDigest, verifyDigest, verifySize } from "./digest.ts";
 import {
   ConfigError,
+  DigestMismatchError,
   ManifestError,
   NotFoundError,
   ReferenceError,
@@ -28,7 +29,7 @@ import {
 import type { Blob, Descriptor, ImageIndex, ImageOrigin } from "./image.ts";
 import { MediaTypes } from "./image.ts";
 import { decodeManifest, isObject, MANIFEST_ACCEPT, MAX_MANIFEST_BYTES } from "./manifest.ts";
-import type { ImageSource } from "./source.ts";
+import type { ImageSource, Referrers } from "./source.ts";
 
 /** A parsed `oci:` reference. */
 export interface OciReference {
@@ -53,6 +54,8 @@ export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
 /** index.json files larger than this are refused. */
 export const MAX_INDEX_JSON_BYTES = 16 * 1024 * 1024;
 const MAX_LAYOUT_FILE_BYTES = 64 * 1024;
+/** index.json entries read when looking for referrers: a layout is local, but not every layout is small. */
+export const MAX_REFERRER_SCAN = 1024;
 
 /**
  * A tag as the `org.opencontainers.image.ref.name` grammar allows it, minus `/` and `:` (which the `oci:` syntax
@@ -62,6 +65,7 @@ const TAG = /^[A-Za-z0-9]+(?:(?:[-._@+]|--)[A-Za-z0-9]+)*$/;
 /** Something after the last `@` that is meant as a digest (an algorithm name then `:`). */
 const DIGEST_LIKE = /^[A-Za-z0-9]+(?:[+._-][A-Za-z0-9]+)*:/;
 const SUPPORTED = new Set<string>(MANIFEST_ACCEPT);
+const MANIFEST_TYPES = new Set<string>([MediaTypes.ociManifest, MediaTypes.dockerManifest]);
 
 function shown(s: string): string {
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
@@ -210,9 +214,55 @@ export class OciLayoutSource implements ImageSource {
     return this.#top();
   }
 
-  async blob(descriptor: Descriptor, maxBytes: number): Promise<Blob> {
-    const bytes = await this.#read(descriptor.digest, descriptor.size, maxBytes, "blob");
+  async blob(descriptor: Descriptor, maxBytes: number, kind = "blob"): Promise<Blob> {
+    const bytes = await this.#read(descriptor.digest, descriptor.size, maxBytes, kind);
     return { bytes, digest: descriptor.digest, mediaType: descriptor.mediaType };
+  }
+
+  /** index.json: attestation manifests stored beside the image are looked for there too. */
+  get catalog(): ImageIndex {
+    return this.index;
+  }
+
+  taggedManifest(tag: string): Promise<Blob | undefined> {
+    const hit = this.index.manifests.find((d) =>
+      d.annotations?.[REF_NAME_ANNOTATION] === tag && SUPPORTED.has(d.mediaType)
+    );
+    return hit ? this.#readManifest(hit) : Promise.resolve(undefined);
+  }
+
+  /**
+   * A layout has no referrers API; tools that copy referrers into a layout (oras, regclient) list them in
+   * index.json, each with a `subject`. The answer is built the way a registry builds it (artifactType, else
+   * the config's media type; the manifest's annotations) from the image manifests index.json lists, each read
+   * and verified. When none names `digest`, the answer is "no API", so that the caller looks for the
+   * referrers tag (`sha256-<hex>`) as on a registry without one.
+   */
+  async referrers(digest: string, artifactType?: string): Promise<Referrers | undefined> {
+    parseDigest(digest);
+    const found: Descriptor[] = [];
+    for (const d of this.index.manifests.slice(0, MAX_REFERRER_SCAN)) {
+      if (d.digest === digest || !MANIFEST_TYPES.has(d.mediaType)) continue;
+      let decoded;
+      try {
+        decoded = decodeManifest((await this.#readManifest(d)).bytes, d.mediaType);
+      } catch (err) {
+        // An entry that is missing or not a manifest is no referrer; one that fails its digest is tampering.
+        if (err instanceof DigestMismatchError || err instanceof TooLargeError) throw err;
+        continue;
+      }
+      if (decoded.kind !== "manifest" || decoded.manifest.subject?.digest !== digest) continue;
+      const m = decoded.manifest;
+      const referrer: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
+      referrer.artifactType = m.artifactType ?? m.config.mediaType;
+      if (m.annotations) referrer.annotations = m.annotations;
+      found.push(referrer);
+    }
+    if (found.length === 0) return undefined;
+    return {
+      manifests: artifactType === undefined ? found : found.filter((d) => d.artifactType === artifactType),
+      filtered: artifactType !== undefined,
+    };
   }
 
   async #readManifest(descriptor: Descriptor): Promise<Blob> {
@@ -276,12 +326,12 @@ export class OciLayoutSource implements ImageSource {
     digest: string,
     size: number | undefined,
     max: number,
-    kind: "manifest" | "blob",
+    kind: string,
   ): Promise<Uint8Array> {
     const { algorithm, hex } = parseDigest(digest);
     const what = `${kind} ${digest} in ${this.path}`;
     const tooLarge = (n: number): never => {
-      throw new TooLargeError(`${what} is ${n} bytes, over the ${max}-byte limit for a ${kind}`, {
+      throw new TooLargeError(`${what} is ${n} bytes, over the ${max}-byte limit for ${kind}s`, {
         hint: "the layout is damaged or not an image layout the tool reads",
       });
     };

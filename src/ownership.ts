@@ -58,14 +58,19 @@ async function fileDigest(path: string, info: Deno.FileInfo): Promise<string | u
   return await digestOf(bytes);
 }
 
-/** A name as a record may hold it: a plain relative path inside the directory, no `..`, no absolute path. */
-function safeName(name: string): boolean {
-  return name !== "" && !name.startsWith("/") &&
-    name.split("/").every((p) => p !== "" && p !== "." && p !== "..");
-}
+/** Which names a run may own: exactly its own file names, nothing a forged record could add. */
+export type NamePolicy = (name: string) => boolean;
 
-/** Read and validate the record; undefined when there is none. A file in its place that is not one stops. */
-export async function readRecord(dir: string, recordName: string): Promise<OwnedFiles | undefined> {
+/**
+ * Read and validate the record; undefined when there is none. A file in its place that is not one, or a record
+ * listing a name the run would never write (`allowed`), stops: a record is trusted only as far as it could be
+ * the tool's.
+ */
+export async function readRecord(
+  dir: string,
+  recordName: string,
+  allowed: NamePolicy,
+): Promise<OwnedFiles | undefined> {
   const path = join(dir, recordName);
   const info = await lstat(path);
   if (!info) return undefined;
@@ -83,7 +88,10 @@ export async function readRecord(dir: string, recordName: string): Promise<Owned
   if (!isObject(body) || body.recordType !== RECORD_TYPE || !isObject(body.files)) throw notRecord();
   const files: OwnedFiles = {};
   for (const [name, digest] of Object.entries(body.files)) {
-    if (!safeName(name) || typeof digest !== "string" || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
+    if (
+      name === recordName || !allowed(name) || typeof digest !== "string" ||
+      !/^sha256:[0-9a-f]{64}$/.test(digest)
+    ) {
       throw notRecord();
     }
     files[name] = digest;
@@ -95,15 +103,22 @@ export async function readRecord(dir: string, recordName: string): Promise<Owned
  * Claim `names` (the files this run may write) in `dir`, before anything is fetched: every one that exists must
  * be in the record with its content unchanged, and so must every file the record lists that still exists (a
  * later run may remove it). Throws {@link OwnershipError} naming the first file in the way. `names` may include
- * directory prefixes (`build-env.attached/`): every file under such a directory must be recorded too.
+ * directory prefixes (`build-env.attached/`): every file under such a directory must be recorded too. The record
+ * may list only `names` and what `alsoAllowed` accepts (the files under such a directory).
  *
  * @example
  * ```ts
  * const owned = await claim("out", "build-env.capture.json", ["build-env.manifest.json", "build-env.cdx.json"]);
  * ```
  */
-export async function claim(dir: string, recordName: string, names: readonly string[]): Promise<Ownership> {
-  const recorded = (await readRecord(dir, recordName)) ?? {};
+export async function claim(
+  dir: string,
+  recordName: string,
+  names: readonly string[],
+  alsoAllowed: NamePolicy = () => false,
+): Promise<Ownership> {
+  const allowed: NamePolicy = (n) => (!n.endsWith("/") && names.includes(n)) || alsoAllowed(n);
+  const recorded = (await readRecord(dir, recordName, allowed)) ?? {};
   const inWay = (name: string, why: string) =>
     new OwnershipError(`${join(dir, name)} is in the way: ${why}; nothing was changed`, {
       hint: "move or remove it, or choose another name prefix",

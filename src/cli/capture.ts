@@ -7,15 +7,20 @@
  * later run replaces or removes only files in that record whose content is still what it wrote. Any other file
  * in its way stops the run before any request (see `src/ownership.ts`).
  *
+ * With `--include-attached`, the SBOM and provenance also carry the image's own attached SBOMs and provenance,
+ * and those documents are written too, byte for byte as served, to `<prefix>.attached/<digest hex>.json`, in the
+ * same all-or-nothing step and the same record.
+ *
  * @module
  */
 
-import { digestOf } from "../digest.ts";
+import { digestOf, parseDigest } from "../digest.ts";
 import { UsageError } from "../errors.ts";
 import { isUnresolved } from "../image.ts";
 import { checkDirectory, type OutputFile, writeFilesAtomic } from "../output.ts";
 import { claim, nextRecord } from "../ownership.ts";
 import type { RunContext } from "./context.ts";
+import { SBOM_DOCUMENTS } from "./attachments.ts";
 import { describeImage } from "./describe.ts";
 import { requireBuilder } from "./provenance.ts";
 import type { SbomCommandOptions } from "./sbom.ts";
@@ -29,6 +34,7 @@ export interface CaptureOptions extends SbomCommandOptions {
   builderId?: string;
   provenanceFormat?: "slsa-v1" | "slsa-v0.2";
   sign?: string;
+  includeAttached?: boolean;
 }
 
 /** The file names `capture` writes, after the prefix: `<prefix>.manifest.json` and so on. */
@@ -89,7 +95,10 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
   const dirPath = ctx.resolve(dir);
   const at = (name: string) => `${dirPath.replace(/\/+$/, "")}/${name}`;
   const recordName = nameOf(CAPTURE_FILES.record);
-  const candidates = Object.values(CAPTURE_FILES).map(nameOf);
+  const attachedDir = `${prefix}.attached`;
+  const candidates = [...Object.values(CAPTURE_FILES).map(nameOf), `${attachedDir}/`];
+  const attachedFile = (name: string) =>
+    name.startsWith(`${attachedDir}/`) && /^[0-9a-f]{64,128}\.json$/.test(name.slice(attachedDir.length + 1));
 
   // Before any request: the directory exists, no subject is one of the outputs, and nothing in the way.
   await checkDirectory(at(recordName));
@@ -105,12 +114,12 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
       });
     }
   }
-  const ownership = await claim(dirPath, recordName, candidates);
+  const ownership = await claim(dirPath, recordName, candidates, attachedFile);
   const signer = opts.sign ? await signerFor(opts.sign, ctx) : undefined;
 
   const { hashSubjects } = await import("../subjects.ts");
-  const [image, hashed] = await Promise.all([
-    describeImage(ctx),
+  const [{ image, attached }, hashed] = await Promise.all([
+    describeImage(ctx, opts.includeAttached ? SBOM_DOCUMENTS : undefined),
     hashSubjects(subjects),
   ]);
   const [{ artifactsBom, cyclonedxSbom }, { provenance }] = await Promise.all([
@@ -130,6 +139,7 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
     specVersion: opts.specVersion ?? "1.6",
     includeEnv: opts.includeEnv === true,
     clock,
+    ...(attached ? { attached: attached.inventory } : {}),
   } as const;
   const sbomName = nameOf(xml ? CAPTURE_FILES.sbomXml : CAPTURE_FILES.sbomJson);
   add(xml ? CAPTURE_FILES.sbomXml : CAPTURE_FILES.sbomJson, await cyclonedxSbom(image, sbomOptions));
@@ -145,7 +155,13 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
       }),
     );
   }
-  const common = { subjects: hashed, builderId: opts.builderId, codebuild, clock };
+  const common = {
+    subjects: hashed,
+    builderId: opts.builderId,
+    codebuild,
+    clock,
+    ...(attached ? { attachedProvenance: attached.inventory.provenance } : {}),
+  };
   if (!isUnresolved(image)) {
     add(CAPTURE_FILES.descriptor, await provenance(image, { ...common, format: "descriptor" }));
   }
@@ -170,13 +186,24 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
     if (signer) add(CAPTURE_FILES.envelope, await envelope(statement, signer));
     else add(CAPTURE_FILES.provenance, statement);
   }
+  for (const doc of attached?.documents ?? []) {
+    files.push({ name: `${attachedDir}/${parseDigest(doc.digest).hex}.json`, bytes: doc.bytes });
+  }
   const record = await nextRecord(ownership, files);
   // Checked again just before writing: a file may have appeared in the way while the registry answered.
-  await claim(dirPath, recordName, candidates);
+  await claim(dirPath, recordName, candidates, attachedFile);
   const out: OutputFile[] = [
     ...files.map((f) => ({ path: at(f.name), bytes: f.bytes })),
     { path: at(recordName), bytes: record.bytes },
   ];
-  await writeFilesAtomic(out, record.stale.map(at));
+  const writesAttached = files.some((f) => attachedFile(f.name));
+  const hadAttached = Object.keys(ownership.recorded).some(attachedFile);
+  if (writesAttached) await Deno.mkdir(at(attachedDir), { recursive: true });
+  try {
+    await writeFilesAtomic(out, record.stale.map(at));
+  } finally {
+    // The directory is capture's own (it made it for the files it recorded there): not left behind empty.
+    if (writesAttached || hadAttached) await Deno.remove(at(attachedDir)).catch(() => {});
+  }
   return [...files.map((f) => shown(f.name)), shown(recordName)];
 }

@@ -1,13 +1,16 @@
 /**
  * The image a document command describes: resolved from its source (registry or OCI layout), every byte
- * verified, or, for an AWS-managed CodeBuild image, by name only and plainly unresolved.
+ * verified, or, for an AWS-managed CodeBuild image, by name only and plainly unresolved; with
+ * `--include-attached`, also what is attached to it.
  *
  * @module
  */
 
+import type { DocumentKind } from "../attachments.ts";
 import { UsageError } from "../errors.ts";
 import type { DescribedImage, ResolvedImage } from "../image.ts";
 import { type ImageSource, resolveImage } from "../source.ts";
+import type { AttachedResult } from "./attachments.ts";
 import type { RunContext } from "./context.ts";
 
 /** Resolve the run's image on an open source, with the clock's time as the time of resolution. */
@@ -15,14 +18,33 @@ export function resolveFor(ctx: RunContext, source: ImageSource): Promise<Resolv
   return resolveImage(source, { ...ctx, now: () => ctx.clock().now() });
 }
 
-/** The image `sbom`, `provenance` and `capture` describe (a warning line for one that cannot be resolved). */
-export async function describeImage(ctx: RunContext): Promise<DescribedImage> {
+/** What {@link describeImage} found. */
+export interface Described {
+  image: DescribedImage;
+  /** The attached documents of the kinds asked for (a resolved image only). */
+  attached?: AttachedResult;
+}
+
+/**
+ * The image `sbom`, `provenance` and `capture` describe (a warning line for one that cannot be resolved), and,
+ * when `attached` names document kinds, the image's own attached documents of those kinds.
+ */
+export async function describeImage(
+  ctx: RunContext,
+  attached?: ReadonlySet<DocumentKind>,
+): Promise<Described> {
   if (ctx.unresolved) {
     ctx.warn(`${ctx.input} is ${ctx.unresolved.reason}; the documents describe it by name and tag only`);
-    return ctx.unresolved;
+    if (attached) ctx.log?.("attachments: not looked for, the image was not resolved");
+    return { image: ctx.unresolved };
   }
   await using source = await ctx.openSource();
-  return await resolveFor(ctx, source);
+  if (!attached) return { image: await resolveFor(ctx, source) };
+  // The attachments take more round trips: their code loads while the image's requests are on the wire.
+  const { preloadAttached, readAttached } = await import("./attachments.ts");
+  preloadAttached();
+  const image = await resolveFor(ctx, source);
+  return { image, attached: await readAttached(ctx, source, image, attached) };
 }
 
 /** For `get_manifest` and `get_digest_metadata`: there are no registry bytes of an AWS-managed image to print. */

@@ -134,7 +134,15 @@ const SIGN: OptionSpec = {
   complete: "file",
 };
 
-/** `--format`, `--spec-version`, `--include-env`: `sbom` and `capture`. */
+/** `--include-attached`: `sbom`, `provenance` and `capture`. */
+export const INCLUDE_ATTACHED: OptionSpec = {
+  name: "include-attached",
+  description:
+    "also read the image's own attached SBOMs and provenance (OCI referrers, BuildKit attestations, " +
+    "cosign tags)",
+};
+
+/** `--format`, `--spec-version`, `--include-env`, `--include-attached`: `sbom` and `capture`. */
 export const SBOM_OPTIONS: readonly OptionSpec[] = [
   {
     name: "format",
@@ -154,6 +162,7 @@ export const SBOM_OPTIONS: readonly OptionSpec[] = [
     name: "include-env",
     description: "also record the config's Env values (off by default: they may hold secrets)",
   },
+  INCLUDE_ATTACHED,
 ];
 
 /** `--subject`, `--builder-id`: `provenance` and `capture`. */
@@ -223,6 +232,7 @@ export const COMMANDS = {
         default: "slsa-v1",
       },
       SIGN,
+      INCLUDE_ATTACHED,
     ],
   },
   capture: {
@@ -257,6 +267,16 @@ export const COMMANDS = {
       ...SUBJECT_OPTIONS,
       SUBJECT_TYPE,
       SIGN,
+    ],
+  },
+  attachments: {
+    aliases: ["referrers"],
+    description: "list the SBOMs, provenance and signatures attached to the image, as JSON (one platform)",
+    details: "Looks in the image index (BuildKit attestation manifests), the OCI referrers API (else the " +
+      "sha256-<hex> referrers tag) and cosign's .sbom/.att/.sig tags: small requests only, never a layer.",
+    image: true,
+    options: [
+      { name: "artifact-type", value: "TYPE", description: "only attachments of this artifact type" },
     ],
   },
   completion: {

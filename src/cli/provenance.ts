@@ -8,6 +8,7 @@
 import { isCodeBuild } from "../ci/codebuild.ts";
 import { UsageError } from "../errors.ts";
 import type { CommonOptions, RunContext } from "./context.ts";
+import { PROVENANCE_DOCUMENTS } from "./attachments.ts";
 import { describeImage } from "./describe.ts";
 import { envelope, signerFor } from "./sign.ts";
 import type { CodeBuildContext } from "../ci/codebuild.ts";
@@ -18,6 +19,7 @@ export interface ProvenanceCommandOptions extends CommonOptions {
   format?: "slsa-v1" | "slsa-v0.2" | "descriptor";
   builderId?: string;
   sign?: string;
+  includeAttached?: boolean;
 }
 
 /** Throw the usage error for a statement without subjects, before any network or disk work. */
@@ -56,8 +58,9 @@ export async function provenanceCommand(ctx: RunContext, opts: ProvenanceCommand
   const signer = opts.sign ? await signerFor(opts.sign, ctx) : undefined;
   const { hashSubjects } = await import("../subjects.ts");
   // Hash the (possibly many-GB) subjects while the registry answers.
-  const [image, subjects] = await Promise.all([
-    describeImage(ctx),
+  // With --include-attached, the image's own provenance is named on its resolvedDependencies entry.
+  const [{ image, attached }, subjects] = await Promise.all([
+    describeImage(ctx, opts.includeAttached ? PROVENANCE_DOCUMENTS : undefined),
     format === "descriptor" ? Promise.resolve([]) : hashSubjects((opts.subject ?? []).map(ctx.resolve)),
   ]);
   const { provenance } = await import("../formats/slsa.ts");
@@ -67,6 +70,7 @@ export async function provenanceCommand(ctx: RunContext, opts: ProvenanceCommand
     builderId: opts.builderId,
     codebuild,
     clock,
+    ...(attached ? { attachedProvenance: attached.inventory.provenance } : {}),
   });
   await ctx.emit(signer ? await envelope(statement, signer) : statement);
 }

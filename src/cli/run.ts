@@ -9,6 +9,7 @@
 import { printable } from "../errors.ts";
 import { TOOL_NAME } from "../version.ts";
 import { parseCommandLine, usageLine } from "./app.ts";
+import type { AttachmentsCommandOptions } from "./attachments.ts";
 import type { CaptureOptions } from "./capture.ts";
 import type { RunContext, RunIO } from "./context.ts";
 import { normalizeArgs } from "./normalize.ts";
@@ -34,6 +35,8 @@ const ACTIONS: Record<ImageCommand, (ctx: RunContext, opts: Record<string, unkno
     const { capture } = await import("./capture.ts");
     for (const path of await capture(ctx, opts as CaptureOptions)) ctx.note(`wrote ${path}`);
   },
+  attachments: async (ctx, opts) =>
+    (await import("./attachments.ts")).attachmentsCommand(ctx, opts as AttachmentsCommandOptions),
 };
 
 const encoder = new TextEncoder();

@@ -8,6 +8,7 @@
 
 import { UsageError } from "../errors.ts";
 import type { CommonOptions, RunContext } from "./context.ts";
+import { SBOM_DOCUMENTS } from "./attachments.ts";
 import { describeImage } from "./describe.ts";
 import type { SUBJECT_TYPES } from "./options.ts";
 
@@ -18,6 +19,7 @@ export interface SbomCommandOptions extends CommonOptions {
   includeEnv?: boolean;
   subject?: string[];
   subjectType?: (typeof SUBJECT_TYPES)[number];
+  includeAttached?: boolean;
 }
 
 /**
@@ -40,13 +42,16 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
   const hashing = artifacts.length
     ? import("../subjects.ts").then((m) => m.hashSubjects(artifacts.map(ctx.resolve)))
     : Promise.resolve([]);
-  const describing = describeImage(ctx);
+  // With --include-attached, the image's own SBOMs and provenance are merged in; without, nothing more is read.
+  const describing = describeImage(ctx, opts.includeAttached ? SBOM_DOCUMENTS : undefined);
   const formatter = import("../formats/cyclonedx.ts");
-  const [image, subjects, cdx] = await Promise.all([describing, hashing, formatter]);
+  if (opts.includeAttached) formatter.then((m) => m.loadCycloneDxLibrary()).catch(() => {});
+  const [{ image, attached }, subjects, cdx] = await Promise.all([describing, hashing, formatter]);
   const common = {
     specVersion: opts.specVersion ?? "1.6",
     includeEnv: opts.includeEnv === true,
     clock,
+    ...(attached ? { attached: attached.inventory } : {}),
   } as const;
   if (format === "cyclonedx-component") {
     await ctx.emit(await cdx.cyclonedxComponent(image, common));

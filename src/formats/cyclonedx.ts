@@ -53,17 +53,12 @@
  */
 
 import type { CodeBuildContext } from "../ci/codebuild.ts";
-import {
-  type DescribedImage,
-  isUnresolved,
-  resolvedBy,
-  type ResolvedImage,
-  type Subject,
-  type UnresolvedImage,
-} from "../image.ts";
+import { type DescribedImage, isUnresolved, resolvedBy, type Subject } from "../image.ts";
 import { rfc3339 } from "../time.ts";
 import { PROJECT_URL, TOOL_NAME, VERSION } from "../version.ts";
+import type { AttachedInventory } from "./attached_sbom.ts";
 import type { Clock } from "./clock.ts";
+import type { AttachedJson } from "./cyclonedx_attached.ts";
 import { type BuildWorkflow, formulationJson, formulationXml } from "./formulation.ts";
 import { digestHex, imagePurl, toolNamespace, uuidV5 } from "./image_ids.ts";
 import type { XmlElement } from "./xml.ts";
@@ -85,6 +80,8 @@ export interface SbomOptions {
   includeEnv: boolean;
   /** Time and randomness. */
   clock: Clock;
+  /** The image's own attached SBOMs and provenance, merged in by `cyclonedx_attached.ts` when given. */
+  attached?: AttachedInventory;
 }
 
 /** CycloneDX component types an artifact may have (`--subject-type`). */
@@ -297,6 +294,8 @@ interface Extras {
   authors: Map<string, string>;
   /** The build's formulation, with its container component. */
   formulation?: { workflow: BuildWorkflow; container: InstanceType<CycloneDxLibrary["Models"]["Component"]> };
+  /** Attached components in normalised JSON, appended to the JSON output one per line. */
+  attached?: AttachedJson;
 }
 
 type Json = Record<string, unknown>;
@@ -389,11 +388,17 @@ async function serialise(
       factory.makeForComponent().normalize(extras.formulation.container, options),
     )
     : undefined;
+  const writer = extras.attached ? (await import("./cyclonedx_attached.ts")) : undefined;
   class JsonSerializer extends Serialize.JsonSerializer {
     // deno-lint-ignore no-explicit-any
     protected override _serialize(root: any): string {
       extendJson(root as Json, extras, formulation);
-      return `${JSON.stringify(root, null, 2)}\n`;
+      if (!writer || !extras.attached) return `${JSON.stringify(root, null, 2)}\n`;
+      // Attached packages can be thousands: one per line (see cyclonedx_attached.ts).
+      const out = root as Record<string, unknown[] | undefined>;
+      out.components = [...(out.components ?? []), ...extras.attached.components];
+      out.dependencies = [...(out.dependencies ?? []), ...extras.attached.dependencies];
+      return `${writer.writeJson(out, writer.LONG_LISTS)}\n`;
     }
   }
   return new TextEncoder().encode(new JsonSerializer(factory).serialize(bom, options));
@@ -426,8 +431,21 @@ export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): P
       component,
     }),
   });
+  let attached: AttachedJson | undefined;
+  if (opts.attached && !isUnresolved(image)) {
+    // The image's own attached SBOMs and provenance (cyclonedx_attached.ts): properties and references on the
+    // image's component, the packages as components.
+    const { addAttached } = await import("./cyclonedx_attached.ts");
+    const spec = opts.specVersion === "1.5" ? lib.Spec.Spec1dot5 : lib.Spec.Spec1dot6;
+    attached = await addAttached(
+      lib,
+      { bom, component, spec, image, clock: opts.clock, json: opts.format !== "xml" },
+      opts.attached,
+    );
+  }
   return await serialise(lib, bom, opts, {
     authors: authorsOf(image, component.bomRef.value!, opts.specVersion),
+    ...(attached ? { attached } : {}),
   });
 }
 

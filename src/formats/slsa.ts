@@ -27,6 +27,7 @@ import { type DescribedImage, isUnresolved, resolvedBy, type ResolvedImage, type
 import { rfc3339 } from "../time.ts";
 import { stripUrlCredentials } from "../url.ts";
 import { PROJECT_URL } from "../version.ts";
+import { attachedProvenanceAnnotations, type AttachedProvenanceInfo } from "./attached_sbom.ts";
 import type { Clock } from "./clock.ts";
 import { digestHex, imagePurl, imageReferenceName } from "./image_ids.ts";
 
@@ -72,6 +73,12 @@ export interface ProvenanceOptions {
   clock?: Clock;
   /** Files the same run wrote beside the statement (the SBOM), by digest: `runDetails.byproducts`. */
   byproducts?: ResourceDescriptor[];
+  /**
+   * The image's own attached provenance, when it was looked for: recorded by digest in the image
+   * ResourceDescriptor's annotations (`ecrimagemetadataextractor_attached_provenance_<n>_digest`, ...). v0.2
+   * materials carry no annotations; there they are in `environmentImageResolution` with the others.
+   */
+  attachedProvenance?: readonly AttachedProvenanceInfo[];
 }
 
 /**
@@ -210,7 +217,10 @@ async function facts(image: DescribedImage, opts: ProvenanceOptions): Promise<Fa
   const extra: Record<string, string> = inCodeBuild && cb.buildImage
     ? { environment_image: String(sameImageName(input, cb.buildImage)) }
     : {};
-  const imageRd = isUnresolved(image) ? undefined : await imageResourceDescriptor(image, extra);
+  const attached = opts.attachedProvenance ? attachedProvenanceAnnotations(opts.attachedProvenance, "") : {};
+  const imageRd = isUnresolved(image)
+    ? undefined
+    : await imageResourceDescriptor(image, { ...extra, ...attached });
   const unresolved = isUnresolved(image)
     ? { unresolvedEnvironmentImage: { reference: image.input, reason: image.reason } }
     : {};
@@ -268,7 +278,10 @@ export async function provenance(image: DescribedImage, opts: ProvenanceOptions)
     if (isUnresolved(image)) {
       throw new UsageError(`${image.input} was not resolved to a digest, so it has no ResourceDescriptor`);
     }
-    return encode(await imageResourceDescriptor(image));
+    const attached = opts.attachedProvenance
+      ? attachedProvenanceAnnotations(opts.attachedProvenance, "")
+      : {};
+    return encode(await imageResourceDescriptor(image, attached));
   }
   const subject = checkSubjects(opts.subjects);
   const f = await facts(image, opts);

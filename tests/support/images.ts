@@ -229,7 +229,11 @@ function descriptor(
   return { mediaType, digest, size, ...extra };
 }
 
-async function pushImageManifest(reg: TestRegistry, spec: ImageSpec, ref?: string): Promise<SeededManifest> {
+async function pushImageManifest(
+  reg: RegistryConnection,
+  spec: ImageSpec,
+  ref?: string,
+): Promise<SeededManifest> {
   const layerType = spec.docker ? MediaTypes.dockerLayer : MediaTypes.ociLayer;
   const layers = spec.layers ??
     await Promise.all(
@@ -270,7 +274,7 @@ async function pushImageManifest(reg: TestRegistry, spec: ImageSpec, ref?: strin
   };
 }
 
-async function pushImage(reg: TestRegistry, spec: ImageSpec, tag: string): Promise<SeededImage> {
+async function pushImage(reg: RegistryConnection, spec: ImageSpec, tag: string): Promise<SeededImage> {
   const m = await pushImageManifest(reg, spec, tag);
   return { kind: "image", tag, reference: `${spec.repo}:${tag}`, ...m };
 }
@@ -306,8 +310,12 @@ function attestationLayer(subject: string): SeededLayer {
   };
 }
 
-async function pushIndex(
-  reg: TestRegistry,
+/**
+ * Push an index (OCI, or a Docker manifest list with `docker`) `repo:tag` of linux/amd64, linux/arm64/v8
+ * and a BuildKit-style attestation manifest (an SPDX in-toto statement) for the amd64 image.
+ */
+export async function pushIndex(
+  reg: RegistryConnection,
   repo: string,
   tag: string,
   docker: boolean,
@@ -483,4 +491,253 @@ export async function pushIndexOf(
   const bytes = enc.encode(JSON.stringify(index));
   const digest = await pushManifest(reg, repo, tag, bytes, MediaTypes.ociIndex);
   return { digest, bytes };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Attachments: SBOMs and provenance attached to an image the ways tools attach them, through the registry
+// API.
+
+/** Media types of attached content. */
+export const AttachmentTypes = {
+  empty: "application/vnd.oci.empty.v1+json",
+  spdxJson: "application/spdx+json",
+  cosignSpdxJson: "text/spdx+json",
+  cyclonedxJson: "application/vnd.cyclonedx+json",
+  inToto: "application/vnd.in-toto+json",
+  dsse: "application/vnd.dsse.envelope.v1+json",
+  cosignSignature: "application/vnd.dev.cosign.simplesigning.v1+json",
+} as const;
+
+/** The OCI empty descriptor's content (`{}`). */
+export const EMPTY_JSON: Uint8Array = enc.encode("{}");
+
+/** A package to list in a test SBOM. */
+export interface TestPackage {
+  name: string;
+  version: string;
+  purl?: string;
+  license?: string;
+  /** Hex SHA-256 of the package. */
+  sha256?: string;
+}
+
+/** `n` distinct packages `<prefix>-<i>` (npm purls, MIT, a SHA-256 each). */
+export function testPackages(n: number, prefix = "pkg"): TestPackage[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `${prefix}-${i}`,
+    version: `1.${i % 100}.${i % 7}`,
+    purl: `pkg:npm/${prefix}-${i}@1.${i % 100}.${i % 7}`,
+    license: i % 3 === 0 ? "Apache-2.0" : "MIT",
+    sha256: sha256Digest(enc.encode(`${prefix}-${i}`)).slice(7),
+  }));
+}
+
+/** An SPDX 2.3 JSON document describing an image (a CONTAINER root package) that holds `packages`. */
+export function spdxDocument(name: string, packages: TestPackage[]): Uint8Array {
+  const doc = {
+    spdxVersion: "SPDX-2.3",
+    dataLicense: "CC0-1.0",
+    SPDXID: "SPDXRef-DOCUMENT",
+    name,
+    documentNamespace: `https://example.invalid/spdx/${name}/${randomHex(8)}`,
+    creationInfo: { created: "2024-01-01T00:00:00Z", creators: ["Tool: test-seed"] },
+    documentDescribes: ["SPDXRef-Image"],
+    packages: [
+      {
+        name,
+        SPDXID: "SPDXRef-Image",
+        primaryPackagePurpose: "CONTAINER",
+        downloadLocation: "NOASSERTION",
+      },
+      ...packages.map((p, i) => ({
+        name: p.name,
+        SPDXID: `SPDXRef-Package-${i}`,
+        versionInfo: p.version,
+        downloadLocation: "NOASSERTION",
+        licenseConcluded: "NOASSERTION",
+        licenseDeclared: p.license ?? "NOASSERTION",
+        ...(p.sha256 ? { checksums: [{ algorithm: "SHA256", checksumValue: p.sha256 }] } : {}),
+        ...(p.purl
+          ? {
+            externalRefs: [{
+              referenceCategory: "PACKAGE-MANAGER",
+              referenceType: "purl",
+              referenceLocator: p.purl,
+            }],
+          }
+          : {}),
+      })),
+    ],
+  };
+  return enc.encode(JSON.stringify(doc));
+}
+
+/** A CycloneDX 1.5 JSON document listing `packages`. */
+export function cyclonedxDocument(packages: TestPackage[]): Uint8Array {
+  const bom = {
+    bomFormat: "CycloneDX",
+    specVersion: "1.5",
+    version: 1,
+    metadata: { component: { type: "container", name: "the-image" } },
+    components: packages.map((p) => ({
+      type: "library",
+      name: p.name,
+      version: p.version,
+      ...(p.purl ? { purl: p.purl } : {}),
+      ...(p.license ? { licenses: [{ license: { id: p.license } }] } : {}),
+      ...(p.sha256 ? { hashes: [{ alg: "SHA-256", content: p.sha256 }] } : {}),
+    })),
+  };
+  return enc.encode(JSON.stringify(bom, null, 2));
+}
+
+/** An in-toto Statement v1 about `subjectDigest`. */
+export function inTotoStatement(
+  subjectDigest: string,
+  predicateType: string,
+  predicate: unknown,
+): Uint8Array {
+  const [alg, hex] = subjectDigest.split(":");
+  return enc.encode(JSON.stringify({
+    _type: "https://in-toto.io/Statement/v1",
+    subject: [{ name: "image", digest: { [alg]: hex } }],
+    predicateType,
+    predicate,
+  }));
+}
+
+/** A DSSE envelope of an in-toto payload, with a made-up signature (cosign's `.att` layers). */
+export function dsseEnvelope(payload: Uint8Array): Uint8Array {
+  return enc.encode(JSON.stringify({
+    payloadType: AttachmentTypes.inToto,
+    payload: payload.toBase64(),
+    signatures: [{ keyid: "", sig: "MEUCIQDtest" }],
+  }));
+}
+
+/** A layer of an artifact to push. */
+export interface ArtifactLayer {
+  mediaType: string;
+  bytes: Uint8Array;
+  annotations?: Record<string, string>;
+}
+
+/** A pushed artifact manifest. */
+export interface PushedArtifact {
+  /** Its manifest descriptor (with artifactType and annotations, as a referrers list has it). */
+  descriptor: {
+    mediaType: string;
+    digest: string;
+    size: number;
+    artifactType: string;
+    annotations?: Record<string, string>;
+  };
+  manifestBytes: Uint8Array;
+  /** Its layers' descriptors, in order. */
+  layers: { mediaType: string; digest: string; size: number; bytes: Uint8Array }[];
+}
+
+/** What {@linkcode pushArtifact} pushes. */
+export interface ArtifactSpec {
+  /** `artifactType`; when absent, the config's media type stands for it (an old-style artifact). */
+  artifactType?: string;
+  /** Config media type and bytes (default: the OCI empty descriptor). */
+  config?: { mediaType: string; bytes: Uint8Array };
+  /** The manifest it refers to. */
+  subject?: { mediaType: string; digest: string; size: number };
+  layers: ArtifactLayer[];
+  annotations?: Record<string, string>;
+  /** Tag to push it under (cosign); by digest otherwise. */
+  tag?: string;
+}
+
+/** Push an OCI artifact manifest (blobs first) with plain registry API calls. */
+export async function pushArtifact(
+  reg: RegistryConnection,
+  repo: string,
+  spec: ArtifactSpec,
+): Promise<PushedArtifact> {
+  const config = spec.config ?? { mediaType: AttachmentTypes.empty, bytes: EMPTY_JSON };
+  await pushBlob(reg, repo, config.bytes);
+  const layers = [];
+  for (const l of spec.layers) {
+    const digest = await pushBlob(reg, repo, l.bytes);
+    layers.push({
+      mediaType: l.mediaType,
+      digest,
+      size: l.bytes.length,
+      bytes: l.bytes,
+      annotations: l.annotations,
+    });
+  }
+  const manifest: Record<string, unknown> = {
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociManifest,
+    ...(spec.artifactType ? { artifactType: spec.artifactType } : {}),
+    config: descriptor(config.mediaType, sha256Digest(config.bytes), config.bytes.length),
+    layers: layers.map((l) =>
+      descriptor(l.mediaType, l.digest, l.size, l.annotations ? { annotations: l.annotations } : {})
+    ),
+    ...(spec.subject ? { subject: spec.subject } : {}),
+    ...(spec.annotations ? { annotations: spec.annotations } : {}),
+  };
+  const manifestBytes = enc.encode(JSON.stringify(manifest));
+  const digest = sha256Digest(manifestBytes);
+  await pushManifest(reg, repo, spec.tag ?? digest, manifestBytes, MediaTypes.ociManifest);
+  return {
+    descriptor: {
+      mediaType: MediaTypes.ociManifest,
+      digest,
+      size: manifestBytes.length,
+      artifactType: spec.artifactType ?? config.mediaType,
+      ...(spec.annotations ? { annotations: spec.annotations } : {}),
+    },
+    manifestBytes,
+    layers: layers.map(({ mediaType, digest, size, bytes }) => ({ mediaType, digest, size, bytes })),
+  };
+}
+
+/** The referrers tag of a digest (`sha256-<hex>`), as the distribution spec names it. */
+export function referrersTagOf(digest: string): string {
+  return digest.replace(":", "-");
+}
+
+/**
+ * Push the referrers tag schema's index for `subjectDigest` listing `artifacts` (what a client does on a
+ * registry without the referrers API). Returns the index digest.
+ */
+export async function pushReferrersIndex(
+  reg: RegistryConnection,
+  repo: string,
+  subjectDigest: string,
+  artifacts: PushedArtifact[],
+): Promise<string> {
+  const index = {
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociIndex,
+    manifests: artifacts.map((a) => a.descriptor),
+  };
+  return await pushManifest(
+    reg,
+    repo,
+    referrersTagOf(subjectDigest),
+    enc.encode(JSON.stringify(index)),
+    MediaTypes.ociIndex,
+  );
+}
+
+/** The subject descriptor of a seeded manifest. */
+export function subjectOf(m: Pick<SeededManifest, "mediaType" | "manifestDigest" | "manifestBytes">) {
+  return { mediaType: m.mediaType, digest: m.manifestDigest, size: m.manifestBytes.length };
+}
+
+/** Push a single-platform OCI image `repo:tag` (2 tiny layers) for attachment tests. */
+export function pushTestImage(reg: RegistryConnection, repo: string, tag: string): Promise<SeededImage> {
+  return pushImage(reg, {
+    repo,
+    docker: false,
+    platform: { os: "linux", architecture: "amd64" },
+    layerCount: 2,
+    label: repo,
+  }, tag);
 }

@@ -9,14 +9,21 @@ import { TooLargeError } from "../../errors.ts";
 
 /**
  * Read all of `res`'s body, refusing more than `max` bytes (checked against `Content-Length` first, then
- * while reading).
+ * while reading). With `exact`, `max` is the size the caller expects (a descriptor's): the buffer is
+ * allocated once at that size and filled in place, so a large blob costs its size in memory, not twice that.
  *
  * @example
  * ```ts
  * const bytes = await readCapped(res, 4 * 1024 * 1024, "manifest");
+ * const blob = await readCapped(res, descriptor.size, "attached document", { exact: true });
  * ```
  */
-export async function readCapped(res: Response, max: number, what: string): Promise<Uint8Array> {
+export async function readCapped(
+  res: Response,
+  max: number,
+  what: string,
+  opts: { exact?: boolean } = {},
+): Promise<Uint8Array> {
   const declared = res.headers.get("content-length");
   if (declared && /^\d+$/.test(declared) && Number(declared) > max) {
     await res.body?.cancel().catch(() => {});
@@ -24,22 +31,25 @@ export async function readCapped(res: Response, max: number, what: string): Prom
   }
   if (!res.body) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
+  const buffer = opts.exact ? new Uint8Array(max) : undefined;
   let total = 0;
   const reader = res.body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      total += value.byteLength;
-      if (total > max) {
+      if (total + value.byteLength > max) {
         await reader.cancel().catch(() => {});
         throw tooLarge(what, max);
       }
-      chunks.push(value);
+      if (buffer) buffer.set(value, total);
+      else chunks.push(value);
+      total += value.byteLength;
     }
   } finally {
     reader.releaseLock();
   }
+  if (buffer) return total === max ? buffer : buffer.subarray(0, total);
   const out = new Uint8Array(total);
   let off = 0;
   for (const c of chunks) {

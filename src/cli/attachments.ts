@@ -1,0 +1,138 @@
+/**
+ * `attachments` (alias `referrers`): what is attached to the resolved image (BuildKit attestation manifests,
+ * OCI referrers by API or tag, cosign tags), as JSON. And the step `sbom`, `provenance` and `capture` take
+ * with `--include-attached`: find the attachments, read the wanted documents (verified), and read them into
+ * one inventory for the formatters.
+ *
+ * The core modules are imported on use: the other commands, and these without the flag, never load them.
+ *
+ * @module
+ */
+
+import type { AttachedDocument, Attachment, DocumentKind } from "../attachments.ts";
+import type { AttachedInventory } from "../formats/attached_sbom.ts";
+import type { ResolvedImage } from "../image.ts";
+import { formatPlatform } from "../platform.ts";
+import { type ImageSource, resolveImage } from "../source.ts";
+import type { CommonOptions, RunContext } from "./context.ts";
+
+/** Options of `attachments`. */
+export interface AttachmentsCommandOptions extends CommonOptions {
+  artifactType?: string;
+}
+
+/** What the `--include-attached` step gives the formatters (and `capture` its files). */
+export interface AttachedResult {
+  /** The documents read, verified, in discovery order. */
+  documents: AttachedDocument[];
+  inventory: AttachedInventory;
+}
+
+/** Documents `sbom` and `capture` read: SBOMs to merge, provenance to record. */
+export const SBOM_DOCUMENTS: ReadonlySet<DocumentKind> = new Set(["sbom", "provenance"]);
+/** Documents `provenance` reads. */
+export const PROVENANCE_DOCUMENTS: ReadonlySet<DocumentKind> = new Set(["provenance"]);
+
+/**
+ * Start loading the modules of the attachments step (call while the image's requests are on the wire). A
+ * failed load is reported by {@link readAttached}, which imports them again.
+ *
+ * @example
+ * ```ts
+ * preloadAttached();
+ * const image = await resolveImage(source, ctx);
+ * ```
+ */
+export function preloadAttached(): void {
+  Promise.all([import("../attachments.ts"), import("../formats/attached_sbom.ts")]).catch(() => {});
+}
+
+/**
+ * Find what is attached to `image`, read the documents of the kinds in `want`, and read them into an
+ * inventory. Attachments left out (another subject, not JSON, not an SBOM) are told on the debug log.
+ *
+ * @example
+ * ```ts
+ * const { inventory } = await readAttached(ctx, source, image, SBOM_DOCUMENTS);
+ * ```
+ */
+export async function readAttached(
+  ctx: RunContext,
+  source: ImageSource,
+  image: ResolvedImage,
+  want: ReadonlySet<DocumentKind>,
+): Promise<AttachedResult> {
+  const [{ findAttachments, loadAttachedDocuments }, { attachedInventory }] = await Promise.all([
+    import("../attachments.ts"),
+    import("../formats/attached_sbom.ts"),
+  ]);
+  const log = ctx.log;
+  const attachments = await findAttachments(source, image, { log });
+  const documents = await loadAttachedDocuments(source, image, attachments, { want, log });
+  const inventory = attachedInventory(documents);
+  for (const note of inventory.notes) log?.(`attachments: ${note}`);
+  log?.(
+    `attachments: ${attachments.length} found; ${inventory.sboms.length} SBOM(s) with ` +
+      `${inventory.packages.length} distinct packages, ` +
+      `${inventory.provenance.length} provenance statement(s)`,
+  );
+  return { documents, inventory };
+}
+
+/** One attachment as `attachments` prints it. */
+function listed(a: Attachment): Record<string, unknown> {
+  const predicateTypes = [...new Set(a.layers.map((l) => l.predicateType).filter((t) => t !== undefined))];
+  const out: Record<string, unknown> = {
+    foundVia: a.foundVia,
+    subject: a.subject,
+    manifestDigest: a.manifest.digest,
+    mediaType: a.manifest.mediaType,
+    size: a.manifest.bytes.byteLength,
+    artifactType: a.artifactType,
+  };
+  if (predicateTypes.length === 1) out.predicateType = predicateTypes[0];
+  if (a.tag !== undefined) out.tag = a.tag;
+  out.annotations = a.annotations;
+  out.documents = a.layers.map((l) => {
+    const d: Record<string, unknown> = {
+      digest: l.descriptor.digest,
+      mediaType: l.descriptor.mediaType,
+      size: l.descriptor.size,
+    };
+    if (l.predicateType !== undefined) d.predicateType = l.predicateType;
+    if (l.descriptor.annotations) d.annotations = l.descriptor.annotations;
+    return d;
+  });
+  return out;
+}
+
+/**
+ * The JSON `attachments` prints: the image (reference, digests, platform), then each attachment: where it
+ * was found, its manifest (digest, media type, size), artifact type, predicate type (when its documents
+ * announce one), tag, annotations, and its documents (layers) by digest, media type, size and predicate type.
+ *
+ * @example
+ * ```ts
+ * const text = new TextDecoder().decode(attachmentListing(image, await findAttachments(source, image)));
+ * ```
+ */
+export function attachmentListing(image: ResolvedImage, attachments: readonly Attachment[]): Uint8Array {
+  const about: Record<string, unknown> = {
+    reference: image.origin.input,
+    manifestDigest: image.manifest.digest,
+  };
+  if (image.index) about.indexDigest = image.index.digest;
+  about.platform = formatPlatform(image.platform);
+  const body = { image: about, attachments: attachments.map(listed) };
+  return new TextEncoder().encode(`${JSON.stringify(body, null, 2)}\n`);
+}
+
+/** Run attachments. */
+export async function attachmentsCommand(ctx: RunContext, opts: AttachmentsCommandOptions): Promise<void> {
+  await using source = await ctx.openSource();
+  const loading = import("../attachments.ts");
+  const image = await resolveImage(source, ctx);
+  const { findAttachments } = await loading;
+  const found = await findAttachments(source, image, { artifactType: opts.artifactType, log: ctx.log });
+  await ctx.emit(attachmentListing(image, found));
+}

@@ -1,0 +1,304 @@
+/**
+ * The image's own attached SBOMs and provenance (found and verified by `src/attachments.ts`), read into one
+ * normalised inventory the formatters merge: SPDX 2.x JSON and CycloneDX JSON, plain or as the predicate of
+ * an in-toto statement (itself plain or in a DSSE envelope, already unwrapped by the loader).
+ *
+ * What is kept of a package is what the document gives, unchanged: name, version, group (CycloneDX), purl,
+ * licences (SPDX `licenseDeclared`, else `licenseConcluded`; CycloneDX `licenses`), hashes (SPDX `checksums`,
+ * CycloneDX `hashes`) and its type (SPDX `primaryPackagePurpose`, CycloneDX `type`). Left out: the package an
+ * SPDX document describes when it is the container image itself (purpose `CONTAINER`, or a `pkg:oci` /
+ * `pkg:docker` purl: the SBOM's own `metadata.component` is that image), CycloneDX `metadata.component` for
+ * the same reason, and packages without a name.
+ *
+ * Merge rules: packages are de-duplicated by purl, else by group, name and version; the first occurrence (in
+ * discovery order, then document order) gives the fields, later ones only fill fields it lacks; every package
+ * records the digests of all the documents that list it.
+ *
+ * @module
+ */
+
+import type { AttachedDocument, Envelope, FoundVia } from "../attachments.ts";
+import { isObject } from "../manifest.ts";
+
+/** A licence as the document states it. */
+export type AttachedLicense = { id: string } | { name: string } | { expression: string };
+
+/** A hash as the document states it; `alg` in CycloneDX's spelling (`SHA-256`). */
+export interface AttachedHash {
+  alg: string;
+  content: string;
+}
+
+/** One package of the attached SBOMs, after de-duplication. */
+export interface AttachedPackage {
+  name: string;
+  version?: string;
+  group?: string;
+  purl?: string;
+  /** CycloneDX component type (`library`, `application`, ...), when the document says. */
+  type?: string;
+  licenses: AttachedLicense[];
+  hashes: AttachedHash[];
+  /** Digests of the attached documents that list it, in discovery order. */
+  documents: string[];
+}
+
+/** Where an attached document came from, for the record. */
+export interface AttachedOrigin {
+  /** The document's digest (`sha256:<hex>`). */
+  digest: string;
+  /** The artifact manifest it is a layer of. */
+  manifestDigest: string;
+  foundVia: FoundVia;
+  envelope: Envelope;
+  /** The in-toto predicate type, for statements. */
+  predicateType?: string;
+}
+
+/** An attached SBOM that was read. */
+export interface AttachedSbomInfo extends AttachedOrigin {
+  /** `SPDX-2.3`, `CycloneDX-1.5`, ...: the document's own version field. */
+  format: string;
+  /** Packages it lists (before de-duplication across documents). */
+  packages: number;
+}
+
+/** An attached provenance statement. */
+export interface AttachedProvenanceInfo extends AttachedOrigin {
+  predicateType: string;
+}
+
+/** Everything the formatters merge. */
+export interface AttachedInventory {
+  sboms: AttachedSbomInfo[];
+  provenance: AttachedProvenanceInfo[];
+  packages: AttachedPackage[];
+  /** Documents that could not be read as an SBOM, and why (for debug notes). */
+  notes: string[];
+}
+
+type Json = Record<string, unknown>;
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+/** SPDX 2.x checksum algorithm -> CycloneDX hash algorithm (those CycloneDX has). */
+const SPDX_HASH = new Map<string, string>(Object.entries({
+  MD5: "MD5",
+  SHA1: "SHA-1",
+  SHA256: "SHA-256",
+  SHA384: "SHA-384",
+  SHA512: "SHA-512",
+  "SHA3-256": "SHA3-256",
+  "SHA3-384": "SHA3-384",
+  "SHA3-512": "SHA3-512",
+  "BLAKE2b-256": "BLAKE2b-256",
+  "BLAKE2b-384": "BLAKE2b-384",
+  "BLAKE2b-512": "BLAKE2b-512",
+  BLAKE3: "BLAKE3",
+}));
+
+/** SPDX 2.3 primaryPackagePurpose -> CycloneDX component type. */
+const SPDX_PURPOSE = new Map<string, string>(Object.entries({
+  APPLICATION: "application",
+  FRAMEWORK: "framework",
+  LIBRARY: "library",
+  CONTAINER: "container",
+  "OPERATING-SYSTEM": "operating-system",
+  DEVICE: "device",
+  FIRMWARE: "firmware",
+  FILE: "file",
+}));
+
+/** An SPDX licence field as a licence: nothing for NOASSERTION/NONE, an id, or an expression. */
+function spdxLicense(text: string | undefined): AttachedLicense | undefined {
+  if (!text || text === "NOASSERTION" || text === "NONE") return undefined;
+  return /[\s()]/.test(text.trim()) ? { expression: text.trim() } : { id: text.trim() };
+}
+
+function spdxPackages(doc: Json): AttachedPackage[] {
+  const list = Array.isArray(doc.packages) ? doc.packages : [];
+  const describes = new Set<string>(
+    Array.isArray(doc.documentDescribes) ? doc.documentDescribes.filter((d) => typeof d === "string") : [],
+  );
+  for (const r of Array.isArray(doc.relationships) ? doc.relationships : []) {
+    if (isObject(r) && r.relationshipType === "DESCRIBES" && typeof r.relatedSpdxElement === "string") {
+      describes.add(r.relatedSpdxElement);
+    }
+  }
+  const packages: AttachedPackage[] = [];
+  for (const p of list) {
+    if (!isObject(p)) continue;
+    const name = str(p.name);
+    if (!name) continue;
+    let purl: string | undefined;
+    for (const ref of Array.isArray(p.externalRefs) ? p.externalRefs : []) {
+      if (isObject(ref) && ref.referenceType === "purl" && str(ref.referenceLocator)) {
+        purl = ref.referenceLocator as string;
+        break;
+      }
+    }
+    const purpose = str(p.primaryPackagePurpose);
+    const described = typeof p.SPDXID === "string" && describes.has(p.SPDXID);
+    if (described && (purpose === "CONTAINER" || /^pkg:(oci|docker)\//.test(purl ?? ""))) continue;
+    const pkg: AttachedPackage = { name, licenses: [], hashes: [], documents: [] };
+    const version = str(p.versionInfo);
+    if (version) pkg.version = version;
+    if (purl) pkg.purl = purl;
+    const type = purpose && SPDX_PURPOSE.get(purpose);
+    if (type) pkg.type = type;
+    const license = spdxLicense(str(p.licenseDeclared)) ?? spdxLicense(str(p.licenseConcluded));
+    if (license) pkg.licenses.push(license);
+    for (const c of Array.isArray(p.checksums) ? p.checksums : []) {
+      if (!isObject(c) || typeof c.algorithm !== "string" || !str(c.checksumValue)) continue;
+      const alg = SPDX_HASH.get(c.algorithm);
+      if (alg) pkg.hashes.push({ alg, content: c.checksumValue as string });
+    }
+    packages.push(pkg);
+  }
+  return packages;
+}
+
+function cyclonedxLicenses(v: unknown): AttachedLicense[] {
+  const out: AttachedLicense[] = [];
+  for (const l of Array.isArray(v) ? v : []) {
+    if (!isObject(l)) continue;
+    if (str(l.expression)) out.push({ expression: l.expression as string });
+    else if (isObject(l.license)) {
+      if (str(l.license.id)) out.push({ id: l.license.id as string });
+      else if (str(l.license.name)) out.push({ name: l.license.name as string });
+    }
+  }
+  return out;
+}
+
+function cyclonedxPackages(doc: Json): AttachedPackage[] {
+  const packages: AttachedPackage[] = [];
+  // Nested components are flattened: the merged SBOM lists what the image holds, one level deep.
+  const stack: unknown[] = Array.isArray(doc.components) ? [...doc.components].reverse() : [];
+  while (stack.length) {
+    const c = stack.pop();
+    if (!isObject(c)) continue;
+    if (Array.isArray(c.components)) stack.push(...[...c.components].reverse());
+    const name = str(c.name);
+    if (!name) continue;
+    const pkg: AttachedPackage = { name, licenses: cyclonedxLicenses(c.licenses), hashes: [], documents: [] };
+    for (const key of ["version", "group", "purl", "type"] as const) {
+      const value = str(c[key]);
+      if (value) pkg[key] = value;
+    }
+    for (const h of Array.isArray(c.hashes) ? c.hashes : []) {
+      if (isObject(h) && str(h.alg) && str(h.content)) {
+        pkg.hashes.push({ alg: h.alg as string, content: h.content as string });
+      }
+    }
+    packages.push(pkg);
+  }
+  return packages;
+}
+
+/** What an SBOM document is: its format and packages, or why it is not one this tool reads. */
+function readSbom(
+  content: unknown,
+): { format: string; packages: AttachedPackage[] } | string {
+  if (!isObject(content)) return "not a JSON object";
+  if (typeof content.spdxVersion === "string") {
+    if (!content.spdxVersion.startsWith("SPDX-2.")) {
+      return `${content.spdxVersion.slice(0, 40)} is not SPDX 2.x`;
+    }
+    return { format: content.spdxVersion, packages: spdxPackages(content) };
+  }
+  if (content.bomFormat === "CycloneDX") {
+    const version = typeof content.specVersion === "string" ? content.specVersion : "?";
+    return { format: `CycloneDX-${version.slice(0, 10)}`, packages: cyclonedxPackages(content) };
+  }
+  return "neither SPDX 2.x JSON nor CycloneDX JSON";
+}
+
+function keyOf(p: AttachedPackage): string {
+  return p.purl ? `purl ${p.purl}` : `name ${p.group ?? ""}/${p.name}@${p.version ?? ""}`;
+}
+
+function origin(doc: AttachedDocument): AttachedOrigin {
+  const o: AttachedOrigin = {
+    digest: doc.digest,
+    manifestDigest: doc.attachment.manifest.digest,
+    foundVia: doc.attachment.foundVia,
+    envelope: doc.envelope,
+  };
+  if (doc.predicateType !== undefined) o.predicateType = doc.predicateType;
+  return o;
+}
+
+/**
+ * Read verified attached documents into one inventory (see the module notes for what is kept and how
+ * packages are merged). Pure: the same documents give the same inventory.
+ *
+ * @example
+ * ```ts
+ * const docs = await loadAttachedDocuments(source, image, await findAttachments(source, image), { want });
+ * const inventory = attachedInventory(docs);
+ * console.log(inventory.packages.length, inventory.sboms.map((s) => s.digest));
+ * ```
+ */
+export function attachedInventory(docs: readonly AttachedDocument[]): AttachedInventory {
+  const inventory: AttachedInventory = { sboms: [], provenance: [], packages: [], notes: [] };
+  const byKey = new Map<string, AttachedPackage>();
+  for (const doc of docs) {
+    if (doc.kind === "provenance") {
+      inventory.provenance.push({ ...origin(doc), predicateType: doc.predicateType ?? "" });
+      continue;
+    }
+    const sbom = readSbom(doc.content);
+    if (typeof sbom === "string") {
+      inventory.notes.push(`attached document ${doc.digest} is ${sbom}; its packages are not merged`);
+      continue;
+    }
+    inventory.sboms.push({ ...origin(doc), format: sbom.format, packages: sbom.packages.length });
+    for (const p of sbom.packages) {
+      const key = keyOf(p);
+      const known = byKey.get(key);
+      if (!known) {
+        p.documents.push(doc.digest);
+        byKey.set(key, p);
+        inventory.packages.push(p);
+        continue;
+      }
+      if (!known.documents.includes(doc.digest)) known.documents.push(doc.digest);
+      for (const field of ["version", "group", "purl", "type"] as const) {
+        if (known[field] === undefined && p[field] !== undefined) known[field] = p[field];
+      }
+      // Licences differing between documents: the first document's stand; the record names both documents.
+      if (known.licenses.length === 0) known.licenses = p.licenses;
+      const algs = new Set(known.hashes.map((h) => h.alg));
+      for (const h of p.hashes) if (!algs.has(h.alg)) known.hashes.push(h);
+    }
+  }
+  return inventory;
+}
+
+/**
+ * The image's own attached provenance as annotations of its ResourceDescriptor, each key prefixed with
+ * `prefix` (SLSA asks annotation keys to be namespaced): `<prefix>attached_provenance_<n>_digest`,
+ * `..._predicate_type`, `..._found_via`, `..._manifest_digest`; `<prefix>attached_provenance: "none found"`
+ * when there is none.
+ *
+ * @example
+ * ```ts
+ * attachedProvenanceAnnotations([], "ecrimagemetadataextractor_");
+ * // { ecrimagemetadataextractor_attached_provenance: "none found" }
+ * ```
+ */
+export function attachedProvenanceAnnotations(
+  provenance: readonly AttachedProvenanceInfo[],
+  prefix: string,
+): Record<string, string> {
+  if (provenance.length === 0) return { [`${prefix}attached_provenance`]: "none found" };
+  const out: Record<string, string> = {};
+  provenance.forEach((p, n) => {
+    out[`${prefix}attached_provenance_${n}_digest`] = p.digest;
+    out[`${prefix}attached_provenance_${n}_predicate_type`] = p.predicateType;
+    out[`${prefix}attached_provenance_${n}_found_via`] = p.foundVia;
+    out[`${prefix}attached_provenance_${n}_manifest_digest`] = p.manifestDigest;
+  });
+  return out;
+}
