@@ -196,14 +196,33 @@ Deno.test("capture: writes only what it owns", async (t) => {
 
     await t.step("a forged record cannot make capture remove a file outside its names", async () => {
       const dir = await fresh();
-      const forged = {
-        recordType: "https://github.com/Vasu77df/ecrimagemetadataextractor/capture-record/v1",
-        files: { "../outside.txt": sha256Digest(new TextEncoder().encode("x\n")) },
-      };
-      await Deno.writeTextFile(`${dir}/build-env.capture.json`, JSON.stringify(forged));
-      const r = await capture(dir, single);
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /not a record this tool wrote/);
+      // The build's own file, with the digest of what it holds: a record naming it would let a run remove it.
+      const os = new TextEncoder().encode("os image\n");
+      await Deno.writeFile(`${dir}/os.img`, os);
+      await Deno.mkdir(`${dir}/link`);
+      await Deno.writeFile(`${dir}/link/x`, os);
+      for (
+        const name of [
+          "../outside.txt",
+          "os.img",
+          "link/x",
+          "build-env.attached/../os.img",
+          "build-env.attached/os.img",
+          "build-env.capture.json",
+          "build-env.cdx.json/",
+        ]
+      ) {
+        const forged = {
+          recordType: "https://github.com/Vasu77df/ecrimagemetadataextractor/capture-record/v1",
+          files: { [name]: sha256Digest(os) },
+        };
+        await Deno.writeTextFile(`${dir}/build-env.capture.json`, JSON.stringify(forged));
+        const r = await capture(dir, single);
+        assert.equal(r.code, 1, name);
+        assert.match(r.stderr, /not a record this tool wrote/, name);
+        assert.deepEqual(await Deno.readFile(`${dir}/os.img`), os, name);
+        assert.deepEqual(await Deno.readFile(`${dir}/link/x`), os, name);
+      }
     });
 
     await t.step("--subject that is one of capture's outputs: usage error before any request", async () => {
