@@ -122,8 +122,11 @@ export interface ResolvedImage {
   configJson: ImageConfig;
   /** The platform of this image, as its (verified) config declares it. */
   platform: Platform;
-  /** When the reference was resolved to these digests (the run's clock: SOURCE_DATE_EPOCH when set). */
-  resolvedAt: Date;
+  /**
+   * When a tag (or a layout's only image) was resolved to these digests: the real time, never a fixed one.
+   * Absent for a digest reference (nothing was resolved) and for reproducible output.
+   */
+  resolvedAt?: Date;
 }
 
 /**

@@ -165,3 +165,32 @@ export function formatReference(ref: Reference): string {
     ref.digest ? `@${ref.digest}` : ""
   }`;
 }
+
+/**
+ * How two image references relate, as far as their text can tell: `same` (the same digest, or the same tag of
+ * the same repository), `same-repository` (one repository, but a tag against a digest or two tags: whether they
+ * name the same image is not known without asking the registry), or `different` (other repositories, or two
+ * different digests). Text that is not a registry reference (an OCI layout) is `same` only when identical.
+ *
+ * @example
+ * ```ts
+ * compareReferences("alpine", "docker.io/library/alpine:latest"); // "same"
+ * compareReferences("r.example/app:1", "r.example/app@sha256:..."); // "same-repository"
+ * ```
+ */
+export function compareReferences(a: string, b: string): "same" | "same-repository" | "different" {
+  const parse = (text: string): Reference | undefined => {
+    try {
+      return parseReference(text);
+    } catch {
+      return undefined;
+    }
+  };
+  const ra = parse(a);
+  const rb = parse(b);
+  if (!ra || !rb) return a.trim() === b.trim() ? "same" : "different";
+  if (ra.registry !== rb.registry || ra.repository !== rb.repository) return "different";
+  if (ra.digest && rb.digest) return ra.digest === rb.digest ? "same" : "different";
+  if (!ra.digest && !rb.digest && ra.tag === rb.tag) return "same";
+  return "same-repository";
+}

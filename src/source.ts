@@ -5,14 +5,15 @@
  * @module
  */
 
-import type {
-  Blob,
-  Descriptor,
-  ImageConfig,
-  ImageIndex,
-  ImageManifest,
-  ImageOrigin,
-  ResolvedImage,
+import {
+  type Blob,
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  type ImageOrigin,
+  resolvedBy,
+  type ResolvedImage,
 } from "./image.ts";
 import { chooseFromIndex, decodeConfig, decodeManifest, MAX_CONFIG_BYTES } from "./manifest.ts";
 import { IntegrityError, ManifestError, PlatformNotFoundError } from "./errors.ts";
@@ -75,8 +76,12 @@ export interface ResolveOptions {
    * not whatever the reference names.
    */
   platformGiven?: boolean;
-  /** The time of resolution, for the record (default: now). */
-  now?: () => Date;
+  /**
+   * The clock read for the time a tag (or a layout's only image) was resolved, for the record (default: the
+   * real time). `false`: no time recorded, for reproducible output, where a fixed time would be false and the
+   * real one not reproducible. A digest reference resolves nothing: no time is recorded for it.
+   */
+  now?: (() => Date) | false;
 }
 
 /** A platform manifest, and the index it was chosen from when the reference named an index. */
@@ -197,7 +202,8 @@ export async function resolveImage(
   top?: Blob,
 ): Promise<ResolvedImage> {
   const { index, entry, manifest, manifestJson } = await resolveManifest(source, opts, top);
-  const resolvedAt = (opts.now ?? (() => new Date()))();
+  const clock = opts.now ?? (() => new Date());
+  const resolvedAt = clock && resolvedBy(source.origin) !== "digest" ? clock() : undefined;
   const config = await source.blob(manifestJson.config, MAX_CONFIG_BYTES);
   const configJson = decodeConfig(config.bytes, config.mediaType, config.digest);
   const image: ResolvedImage = {
@@ -207,8 +213,8 @@ export async function resolveImage(
     config,
     configJson,
     platform: checkPlatform(configJson, entry, opts),
-    resolvedAt,
   };
+  if (resolvedAt) image.resolvedAt = resolvedAt;
   if (index) image.index = index;
   return image;
 }

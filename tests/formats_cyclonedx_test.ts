@@ -586,6 +586,49 @@ Deno.test("artifacts BOM: the artifact is metadata.component; the build containe
   }]);
 });
 
+Deno.test("artifacts BOM in CodeBuild for an image other than the build's: a resource, not the runtime", async () => {
+  for (
+    const [buildImage, relation] of [
+      ["123456789012.dkr.ecr.us-east-1.amazonaws.com/other:1", "false"],
+      [`${REGISTRY}/os_build_env@sha256:${"1".repeat(64)}`, "unknown"],
+    ]
+  ) {
+    const codebuild = codebuildFrom({ ...CODEBUILD_ENV, CODEBUILD_BUILD_IMAGE: buildImage });
+    for (const format of ["json", "xml"] as const) {
+      const { text } = await artifacts(labelled(), { codebuild, format });
+      if (format === "xml") {
+        await assertValidXsd(text, "1.6");
+        assert.doesNotMatch(text, /runtimeTopology/);
+        continue;
+      }
+      const doc = await assertValidJson(text, "1.6");
+      const [workflow] = doc.formulation[0].workflows;
+      assert.equal("runtimeTopology" in workflow, false, buildImage);
+      assert.equal("runtimeTopology" in workflow.tasks[0], false, buildImage);
+      assert.deepEqual(workflow.resourceReferences, [{ ref: PURL }], "still a resource of the build");
+      const props = new Map(workflow.properties.map((p: Json) => [p.name, p.value]));
+      assert.equal(props.get(`${NS}:codebuild:buildImage`), buildImage);
+      assert.equal(props.get(`${NS}:codebuild:environmentImage`), relation);
+    }
+  }
+});
+
+Deno.test("artifacts BOM: two CodeBuild builds of the same artifacts never share a serial number", async () => {
+  const a = JSON.parse((await artifacts(labelled())).text);
+  const other = codebuildFrom({
+    ...CODEBUILD_ENV,
+    CODEBUILD_BUILD_ARN: CODEBUILD_ENV.CODEBUILD_BUILD_ARN.replace(
+      /:[^:]+$/,
+      ":00000000-0000-0000-0000-000000000000",
+    ),
+  });
+  const b = JSON.parse((await artifacts(labelled(), { codebuild: other })).text);
+  assert.notEqual(a.serialNumber, b.serialNumber);
+  const later = codebuildFrom({ ...CODEBUILD_ENV, CODEBUILD_START_TIME: "1728833799000" });
+  const c = JSON.parse((await artifacts(labelled(), { codebuild: later })).text);
+  assert.notEqual(a.serialNumber, c.serialNumber);
+});
+
 Deno.test("artifacts BOM: several artifacts are components; outside CodeBuild a content-derived uid", async () => {
   const doc = await assertValidJson(
     (await artifacts(originalImage(), { artifacts: ARTIFACTS, artifactType: "file", codebuild: {} })).text,

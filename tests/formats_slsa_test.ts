@@ -211,6 +211,31 @@ Deno.test("CodeBuild with -u naming another image: both recorded, each for what 
   assert.equal(bd.resolvedDependencies[0].annotations[ns("environment_image")], "false");
 });
 
+Deno.test("CodeBuild with -u naming the same repository by digest: environment_image unknown", async () => {
+  for (
+    const [buildImage, relation] of [
+      [`${REGISTRY}/os_build_env@sha256:${"1".repeat(64)}`, "unknown"],
+      [`${REGISTRY}/os_build_env:other`, "unknown"],
+      [`${REGISTRY}/os_build_env:latest`, "true"],
+      [`${REGISTRY}/os_build_env`, "true"],
+    ]
+  ) {
+    const { doc } = await run(originalImage(), { env: { ...ENV, CODEBUILD_BUILD_IMAGE: buildImage } });
+    const a = doc.predicate.buildDefinition.resolvedDependencies[0].annotations;
+    assert.equal(a[ns("environment_image")], relation, buildImage);
+  }
+});
+
+Deno.test("finishedOn is left out when the clock (SOURCE_DATE_EPOCH) is before the build started", async () => {
+  const early = fixedClock(1700000000);
+  const { doc } = await run(originalImage(), { clock: early });
+  assert.equal(doc.predicate.runDetails.metadata.startedOn, "2024-10-13T15:35:38Z");
+  assert.equal("finishedOn" in doc.predicate.runDetails.metadata, false);
+  const { doc: old } = await run(originalImage(), { clock: early, format: "slsa-v0.2" });
+  assert.equal(old.predicate.metadata.buildStartedOn, "2024-10-13T15:35:38Z");
+  assert.equal("buildFinishedOn" in old.predicate.metadata, false);
+});
+
 Deno.test("an AWS-managed image: described by name, no invented digest, plainly unresolved", async () => {
   const managed = managedImage("aws/codebuild/standard:7.0")!;
   const env = { ...ENV, CODEBUILD_BUILD_IMAGE: "aws/codebuild/standard:7.0" };

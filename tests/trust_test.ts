@@ -111,12 +111,25 @@ Deno.test("trust: how the reference was resolved is recorded; --require-digest",
       assert.equal(props.get("ecrimagemetadataextractor:image:reference"), ref);
       assert.equal(props.get("ecrimagemetadataextractor:image:resolved-by"), by);
       assert.equal(props.get("ecrimagemetadataextractor:image:resolved-digest"), catalog.oci.manifestDigest);
-      assert.equal(props.get("ecrimagemetadataextractor:image:resolved-at"), "2023-11-14T22:13:20Z");
+      // Under SOURCE_DATE_EPOCH no time of resolution: a fixed one would be false, the real one not reproducible.
+      assert.equal(props.get("ecrimagemetadataextractor:image:resolved-at"), undefined);
       const p = await run(["provenance", "-u", ref, "--format", "descriptor"]);
       assert.equal(p.code, 0, p.stderr);
       const a = JSON.parse(p.stdoutText).annotations;
       assert.equal(a.ecrimagemetadataextractor_resolved_by, by);
       assert.equal(a.ecrimagemetadataextractor_resolved_digest, catalog.oci.manifestDigest);
+      assert.equal(a.ecrimagemetadataextractor_resolved_at, undefined);
+
+      // Without it, the real time a tag was resolved; none for a digest, which resolves nothing.
+      const before = Date.now();
+      const real = await cli(["provenance", "-u", ref, "--format", "descriptor", "--plain-http"]);
+      assert.equal(real.code, 0, real.stderr);
+      const at = JSON.parse(real.stdoutText).annotations.ecrimagemetadataextractor_resolved_at;
+      if (by === "digest") assert.equal(at, undefined);
+      else {
+        assert.match(at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/);
+        assert.ok(Date.parse(at) >= before && Date.parse(at) <= Date.now(), at);
+      }
     }
   });
 
@@ -138,6 +151,34 @@ Deno.test("trust: how the reference was resolved is recorded; --require-digest",
       const ok = await run(["get_manifest", "-u", byDigest, "--require-digest"]);
       assert.equal(ok.code, 0, ok.stderr);
       assert.deepEqual(ok.stdout, catalog.oci.manifestBytes);
+    },
+  );
+
+  await t.step(
+    "in CodeBuild with a build id but no ARN: no builder is known, a usage error before any request",
+    async () => {
+      const subject = await Deno.makeTempFile();
+      try {
+        await reg.clearRequests();
+        for (const command of ["provenance", "capture"]) {
+          const dir = command === "capture" ? ["--output-dir", "/tmp"] : [];
+          const r = await run([command, "-u", byTag, "--subject", subject, ...dir], {
+            CODEBUILD_BUILD_ID: "os-image:0b5c7c2e-1111-2222-3333-444455556666",
+          });
+          assert.equal(r.code, 2, r.stderr);
+          assert.match(
+            oneErrorLine(r.stderr),
+            /provenance needs a builder id, and this CodeBuild build does not name its project/,
+          );
+        }
+        assert.deepEqual(await reg.requests(), []);
+        const named = await run(["provenance", "-u", byTag, "--subject", subject, "--builder-id", "arn:x"], {
+          CODEBUILD_BUILD_ID: "os-image:0b5c7c2e-1111-2222-3333-444455556666",
+        });
+        assert.equal(named.code, 0, named.stderr);
+      } finally {
+        await Deno.remove(subject);
+      }
     },
   );
 
@@ -165,9 +206,33 @@ Deno.test("trust: how the reference was resolved is recorded; --require-digest",
           bd.resolvedDependencies[0].annotations.ecrimagemetadataextractor_environment_image,
           "false",
         );
-        // The same repository (another tag) is no surprise: no warning.
-        const same = await run(["sbom", "-u", byDigest], { ...env, CODEBUILD_BUILD_IMAGE: byTag });
-        assert.equal(same.stderr, "");
+        // The same repository by digest against a tag: whether it is the same image is not known, and said so.
+        const same = await run(["provenance", "-u", byDigest, "--subject", subject], {
+          ...env,
+          CODEBUILD_BUILD_IMAGE: byTag,
+        });
+        assert.equal(same.code, 0, same.stderr);
+        assert.equal(same.stderr.trimEnd().split("\n").length, 1, same.stderr);
+        assert.match(
+          same.stderr,
+          /^ecrimagemetadataextractor: warning: -u names .*test\/oci@sha256:\S+ and this CodeBuild build runs in .*test\/oci:v1 .*the same repository, but whether the same image is not known/,
+        );
+        assert.equal(
+          JSON.parse(same.stdoutText).predicate.buildDefinition.resolvedDependencies[0].annotations
+            .ecrimagemetadataextractor_environment_image,
+          "unknown",
+        );
+        // The very reference CodeBuild names (Docker Hub's short form aside): no warning, and "true".
+        const own = await run(["provenance", "-u", byTag, "--subject", subject], {
+          ...env,
+          CODEBUILD_BUILD_IMAGE: byTag,
+        });
+        assert.equal(own.stderr, "");
+        assert.equal(
+          JSON.parse(own.stdoutText).predicate.buildDefinition.resolvedDependencies[0].annotations
+            .ecrimagemetadataextractor_environment_image,
+          "true",
+        );
       } finally {
         await Deno.remove(subject);
       }

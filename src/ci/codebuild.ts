@@ -7,6 +7,8 @@
  * @module
  */
 
+import { compareReferences } from "../reference.ts";
+
 /** What CodeBuild tells a build about itself. Every field is optional: outside CodeBuild all are unset. */
 export interface CodeBuildContext {
   /** CODEBUILD_BUILD_IMAGE: the build environment image reference. */
@@ -63,4 +65,13 @@ export function builderIdFor(ctx: CodeBuildContext, explicit?: string): string |
 /** Whether the context is a CodeBuild build (it has a build ARN or id). */
 export function isCodeBuild(ctx: CodeBuildContext): boolean {
   return ctx.buildArn !== undefined || ctx.buildId !== undefined;
+}
+
+/**
+ * Whether the image described (`input`) is the one the CodeBuild build runs in (`buildImage`), as far as the
+ * two references tell: `true`, `false`, or `unknown` (one repository, but a tag against a digest, or two tags).
+ */
+export function environmentImageRelation(input: string, buildImage: string): "true" | "false" | "unknown" {
+  const r = compareReferences(input, buildImage);
+  return r === "same" ? "true" : r === "different" ? "false" : "unknown";
 }

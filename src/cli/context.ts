@@ -12,7 +12,7 @@ import { readLocalFile } from "../files.ts";
 import type { UnresolvedImage } from "../image.ts";
 import type { Clock } from "../formats/clock.ts";
 import { hostPlatform, parsePlatform, type Platform } from "../platform.ts";
-import { parseReference, type Reference } from "../reference.ts";
+import { compareReferences, parseReference } from "../reference.ts";
 import type { Sleep } from "../registry/transport/retry.ts";
 import { redactText } from "../registry/transport/redact.ts";
 import type { ImageSource } from "../source.ts";
@@ -175,10 +175,16 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
   if (options.requireDigest) requireDigest(input, unresolved);
   if (options.imageUri !== undefined && inCodeBuild(env)) {
     const buildImage = env.CODEBUILD_BUILD_IMAGE?.trim();
-    if (buildImage && !sameRepository(options.imageUri, buildImage)) {
+    const relation = buildImage ? compareReferences(options.imageUri, buildImage) : "same";
+    if (relation === "different") {
       warn(
         `-u names ${options.imageUri}, but this CodeBuild build runs in ${buildImage} ` +
           "(CODEBUILD_BUILD_IMAGE); the documents describe the -u image and record both",
+      );
+    } else if (relation === "same-repository") {
+      warn(
+        `-u names ${options.imageUri} and this CodeBuild build runs in ${buildImage} (CODEBUILD_BUILD_IMAGE): ` +
+          "the same repository, but whether the same image is not known; the documents record both",
       );
     }
   }
@@ -300,21 +306,6 @@ function requireDigest(input: string, unresolved: UnresolvedImage | undefined): 
       { hint: `pin it: -u ${ref.registry}/${ref.repository}@sha256:<digest>` },
     );
   }
-}
-
-/** Whether two references name the same repository (tags and digests aside); unparseable ones by their text. */
-function sameRepository(a: string, b: string): boolean {
-  const parse = (text: string): Reference | undefined => {
-    try {
-      return parseReference(text);
-    } catch {
-      return undefined;
-    }
-  };
-  const ra = parse(a);
-  const rb = parse(b);
-  if (!ra || !rb) return a.replace(/[:@].*$/, "") === b.replace(/[:@].*$/, "");
-  return ra.registry === rb.registry && ra.repository === rb.repository;
 }
 
 /** The deadline in seconds from `--timeout` (validated). */

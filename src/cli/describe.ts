@@ -13,9 +13,12 @@ import { type ImageSource, resolveImage } from "../source.ts";
 import type { AttachedResult } from "./attachments.ts";
 import type { RunContext } from "./context.ts";
 
-/** Resolve the run's image on an open source, with the clock's time as the time of resolution. */
+/**
+ * Resolve the run's image on an open source. The time of resolution is the real time, and none under
+ * SOURCE_DATE_EPOCH: a fixed time would be false, and the real one would make the output differ run to run.
+ */
 export function resolveFor(ctx: RunContext, source: ImageSource): Promise<ResolvedImage> {
-  return resolveImage(source, { ...ctx, now: () => ctx.clock().now() });
+  return resolveImage(source, { ...ctx, now: ctx.clock().sourceDateEpoch === undefined ? undefined : false });
 }
 
 /** What {@link describeImage} found. */

@@ -5,13 +5,12 @@
  * @module
  */
 
-import { isCodeBuild } from "../ci/codebuild.ts";
+import { builderIdFor, type CodeBuildContext, isCodeBuild } from "../ci/codebuild.ts";
 import { UsageError } from "../errors.ts";
 import type { CommonOptions, RunContext } from "./context.ts";
 import { PROVENANCE_DOCUMENTS } from "./attachments.ts";
 import { describeImage } from "./describe.ts";
 import { envelope, signerFor } from "./sign.ts";
-import type { CodeBuildContext } from "../ci/codebuild.ts";
 
 /** Options of `provenance`. */
 export interface ProvenanceCommandOptions extends CommonOptions {
@@ -36,11 +35,17 @@ export function requireSubjects(format: string, subjects: readonly string[] | un
 
 /** Throw the usage error for a statement outside CodeBuild without `--builder-id`, before any request. */
 export function requireBuilder(codebuild: CodeBuildContext, builderId: string | undefined): void {
-  if (!builderId?.trim() && !isCodeBuild(codebuild)) {
-    throw new UsageError("provenance outside CodeBuild needs --builder-id URI: who ran the build", {
-      advice: "builder-id",
-    });
+  if (builderIdFor(codebuild, builderId)) return;
+  if (isCodeBuild(codebuild)) {
+    throw new UsageError(
+      "provenance needs a builder id, and this CodeBuild build does not name its project " +
+        "(neither CODEBUILD_BUILD_ARN nor CODEBUILD_PROJECT_ARN is set)",
+      { hint: "pass --builder-id URI (the project ARN)" },
+    );
   }
+  throw new UsageError("provenance outside CodeBuild needs --builder-id URI: who ran the build", {
+    advice: "builder-id",
+  });
 }
 
 /** Run provenance. */

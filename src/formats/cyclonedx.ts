@@ -20,7 +20,7 @@
  * | `ecrimagemetadataextractor:image:tag`                   | the tag the reference named (when any)      |
  * | `ecrimagemetadataextractor:image:resolved-by`           | `digest`, `tag` (may have moved since) or `only-image` (a layout's one image); `unresolved` |
  * | `ecrimagemetadataextractor:image:resolved-digest`       | what the reference resolved to: the index digest, or the manifest's |
- * | `ecrimagemetadataextractor:image:resolved-at`           | when (RFC 3339; SOURCE_DATE_EPOCH when set) |
+ * | `ecrimagemetadataextractor:image:resolved-at`           | when a tag was resolved (RFC 3339, the real time; absent for a digest and under SOURCE_DATE_EPOCH) |
  * | `ecrimagemetadataextractor:image:unresolved-reason`     | why an image was not resolved (AWS-managed CodeBuild images) |
  * | `ecrimagemetadataextractor:image:manifest-digest`       | platform manifest digest (`sha256:<hex>`)   |
  * | `ecrimagemetadataextractor:image:manifest-media-type`   | platform manifest media type                |
@@ -52,7 +52,7 @@
  * @module
  */
 
-import type { CodeBuildContext } from "../ci/codebuild.ts";
+import { type CodeBuildContext, environmentImageRelation } from "../ci/codebuild.ts";
 import { type DescribedImage, isUnresolved, resolvedBy, type Subject } from "../image.ts";
 import { rfc3339 } from "../time.ts";
 import { PROJECT_URL, TOOL_NAME, VERSION } from "../version.ts";
@@ -125,7 +125,7 @@ export function imageProperties(image: DescribedImage, includeEnv: boolean): [st
   add("image:tag", image.origin.tag);
   add("image:resolved-by", resolvedBy(image.origin));
   add("image:resolved-digest", (image.index ?? image.manifest).digest);
-  add("image:resolved-at", rfc3339(image.resolvedAt));
+  if (image.resolvedAt) add("image:resolved-at", rfc3339(image.resolvedAt));
   add("image:manifest-digest", image.manifest.digest);
   add("image:manifest-media-type", image.manifest.mediaType);
   add("image:config-digest", image.config.digest);
@@ -499,7 +499,16 @@ export async function artifactsBom(image: DescribedImage, opts: ArtifactsBomOpti
   );
   const container = await imageComponent(lib, image, opts);
   const containerRef = container.bomRef.value!;
-  const extra = ["artifacts", opts.artifactType, ...opts.artifacts.map((a) => [a.name, a.digest.sha256])];
+  // In CodeBuild, the build runs in CODEBUILD_BUILD_IMAGE: the image is its runtime only when it is that one.
+  const input = isUnresolved(image) ? image.input : image.origin.input;
+  const environment = cb.buildImage ? environmentImageRelation(input, cb.buildImage) : undefined;
+  // Everything the BOM says goes into its reproducible serial number: two builds never share one.
+  const extra = [
+    "artifacts",
+    opts.artifactType,
+    ...opts.artifacts.map((a) => [a.name, a.digest.sha256]),
+    Object.entries(cb).sort(([a], [b]) => a.localeCompare(b)),
+  ];
   const serial = await serialNumber(image, opts, extra);
   const workflow: BuildWorkflow = {
     formulaRef: "formula:build",
@@ -509,6 +518,7 @@ export async function artifactsBom(image: DescribedImage, opts: ArtifactsBomOpti
     name: cb.buildId ? `CodeBuild build ${cb.buildId}` : "build",
     ...(cb.startedOn ? { timeStart: cb.startedOn } : {}),
     containerRef,
+    ranIn: environment === undefined || environment === "true",
     outputs: artifacts.map((a) => a.bomRef.value!),
     ...(cb.sourceRepoUrl ? { source: { url: plainUrl(cb.sourceRepoUrl) } } : {}),
     properties: [
@@ -516,6 +526,8 @@ export async function artifactsBom(image: DescribedImage, opts: ArtifactsBomOpti
       ["initiator", cb.initiator],
       ["region", cb.region],
       ["resolvedSourceVersion", cb.resolvedSourceVersion],
+      ["buildImage", cb.buildImage],
+      ["environmentImage", environment],
     ].filter(([, v]) => v !== undefined).map(([k, v]) => [`${PROPERTY_NAMESPACE}:codebuild:${k}`, v!]),
   };
   const bom = new Models.Bom({

@@ -1,7 +1,7 @@
 /**
  * CycloneDX 1.6 `formulation` (how the artifacts were made), which `@cyclonedx/cyclonedx-library` does not
  * model: one formula holding the build container as a component and one workflow for the build, whose one task
- * ran in that container (`runtimeTopology`) and produced the artifacts (`outputs`). Written as JSON (an object
+ * ran in that container (`runtimeTopology`, when that is known) and produced the artifacts (`outputs`). Written as JSON (an object
  * for the BOM's `formulation` array) and as XML (elements in the order bom-1.6.xsd requires); the container
  * component itself is normalised by the library and passed in, already serialised for each format.
  *
@@ -22,8 +22,13 @@ export interface BuildWorkflow {
   name: string;
   /** When the build started, RFC 3339 (CodeBuild's start time), if known. */
   timeStart?: string;
-  /** `bom-ref` of the build container component (the task's runtime). */
+  /** `bom-ref` of the build container component. */
   containerRef: string;
+  /**
+   * The build ran in that container: it is the task's and workflow's runtime (`runtimeTopology`). False when
+   * that is not known (in CodeBuild, an image other than the one the build runs in): then it is only a resource.
+   */
+  ranIn: boolean;
   /** `bom-ref`s of the artifacts the build produced. */
   outputs: string[];
   /** The build's source, if known: a VCS URL (credentials removed) and its commit. */
@@ -51,7 +56,7 @@ export function formulationJson(w: BuildWorkflow, container: unknown): Record<st
   }
   task.outputs = w.outputs.map((o) => ({ type: "artifact", resource: ref(o) }));
   if (w.timeStart) task.timeStart = w.timeStart;
-  task.runtimeTopology = [ref(w.containerRef)];
+  if (w.ranIn) task.runtimeTopology = [ref(w.containerRef)];
   const workflow: Record<string, unknown> = {
     "bom-ref": w.workflowRef,
     uid: w.uid,
@@ -61,7 +66,7 @@ export function formulationJson(w: BuildWorkflow, container: unknown): Record<st
     taskTypes: ["build"],
   };
   if (w.timeStart) workflow.timeStart = w.timeStart;
-  workflow.runtimeTopology = [ref(w.containerRef)];
+  if (w.ranIn) workflow.runtimeTopology = [ref(w.containerRef)];
   if (w.properties.length) workflow.properties = w.properties.map(([name, value]) => ({ name, value }));
   return { "bom-ref": w.formulaRef, components: [container], workflows: [workflow] };
 }
@@ -105,7 +110,7 @@ export function formulationXml(w: BuildWorkflow, container: XmlElement): XmlElem
     ),
   );
   if (w.timeStart) task.push(el("timeStart", w.timeStart));
-  task.push(topology(w.containerRef));
+  if (w.ranIn) task.push(topology(w.containerRef));
   const workflow: XmlElement[] = [
     el("uid", w.uid),
     el("name", w.name),
@@ -114,7 +119,7 @@ export function formulationXml(w: BuildWorkflow, container: XmlElement): XmlElem
     el("taskTypes", [el("taskType", "build")]),
   ];
   if (w.timeStart) workflow.push(el("timeStart", w.timeStart));
-  workflow.push(topology(w.containerRef));
+  if (w.ranIn) workflow.push(topology(w.containerRef));
   if (w.properties.length) {
     workflow.push(el("properties", w.properties.map(([name, value]) => el("property", value, { name }))));
   }

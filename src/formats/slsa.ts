@@ -21,7 +21,12 @@
  * @module
  */
 
-import { builderIdFor, type CodeBuildContext, isCodeBuild } from "../ci/codebuild.ts";
+import {
+  builderIdFor,
+  type CodeBuildContext,
+  environmentImageRelation,
+  isCodeBuild,
+} from "../ci/codebuild.ts";
 import { UsageError } from "../errors.ts";
 import { type DescribedImage, isUnresolved, resolvedBy, type ResolvedImage, type Subject } from "../image.ts";
 import { rfc3339 } from "../time.ts";
@@ -103,7 +108,7 @@ export async function imageResourceDescriptor(
   put("reference", image.origin.input);
   put("resolved_by", resolvedBy(image.origin));
   put("resolved_digest", (image.index ?? image.manifest).digest);
-  put("resolved_at", rfc3339(image.resolvedAt));
+  if (image.resolvedAt) put("resolved_at", rfc3339(image.resolvedAt));
   for (const [k, v] of Object.entries(extra)) put(k, v);
   return {
     uri: await imagePurl(image),
@@ -215,7 +220,7 @@ async function facts(image: DescribedImage, opts: ProvenanceOptions): Promise<Fa
   const input = isUnresolved(image) ? image.input : image.origin.input;
   const environmentImage = cb.buildImage ?? input;
   const extra: Record<string, string> = inCodeBuild && cb.buildImage
-    ? { environment_image: String(sameImageName(input, cb.buildImage)) }
+    ? { environment_image: environmentImageRelation(input, cb.buildImage) }
     : {};
   const attached = opts.attachedProvenance ? attachedProvenanceAnnotations(opts.attachedProvenance, "") : {};
   const imageRd = isUnresolved(image)
@@ -252,14 +257,19 @@ async function facts(image: DescribedImage, opts: ProvenanceOptions): Promise<Fa
     ...(source ? { source } : {}),
     ...(cb.buildArn ? { invocationId: cb.buildArn } : {}),
     ...(cb.startedOn ? { startedOn: cb.startedOn } : {}),
-    ...(opts.clock ? { finishedOn: rfc3339(opts.clock.now()) } : {}),
+    ...finishedOn(cb.startedOn, opts.clock),
   };
 }
 
-/** Whether two image references name the same image (the text, without a `docker.io/library/` nuance). */
-function sameImageName(a: string, b: string): boolean {
-  const norm = (t: string) => t.trim().replace(/^docker\.io\/(library\/)?/, "");
-  return norm(a) === norm(b);
+/**
+ * `finishedOn` from the run's clock; left out when it would be earlier than the build's start (a
+ * SOURCE_DATE_EPOCH before a CodeBuild start time): a document must not say a build ended before it began.
+ */
+function finishedOn(startedOn: string | undefined, clock: Clock | undefined): { finishedOn?: string } {
+  if (!clock) return {};
+  const end = clock.now();
+  if (startedOn && end.getTime() < Date.parse(startedOn)) return {};
+  return { finishedOn: rfc3339(end) };
 }
 
 /**

@@ -74,7 +74,7 @@ export function originalImage(): ResolvedImage {
     config,
     configJson,
     platform: configPlatform(configJson)!,
-    // SOURCE_DATE_EPOCH 1700000000, as the golden files are written.
+    // The tag was resolved at 1700000000 (the same instant as the goldens' SOURCE_DATE_EPOCH).
     resolvedAt: new Date(1700000000 * 1000),
   };
 }
