@@ -613,6 +613,27 @@ Deno.test("artifacts BOM in CodeBuild for an image other than the build's: a res
   }
 });
 
+Deno.test("artifacts BOM: the source URL carries no secret in any of its forms", async () => {
+  for (
+    const [given, want] of [
+      [
+        "https://x-token:s3cr3t-t0ken@github.com/o/r.git?access_token=s3cr3t-t0ken#x",
+        "https://github.com/o/r.git",
+      ],
+      ["s3cr3t-t0ken@github.com/o/r.git", "github.com/o/r.git"],
+      ["x:s3cr3t-t0ken@github.com/o/r.git", "github.com/o/r.git"],
+      ["git@github.com:o/r.git", "ssh://git@github.com/o/r.git"],
+      ["https://github.com/o/r.git", "https://github.com/o/r.git"],
+    ]
+  ) {
+    const codebuild = codebuildFrom({ ...CODEBUILD_ENV, CODEBUILD_SOURCE_REPO_URL: given });
+    const { text } = await artifacts(labelled(), { codebuild });
+    assert.doesNotMatch(text, /s3cr3t/, given);
+    const task = JSON.parse(text).formulation[0].workflows[0].tasks[0];
+    assert.equal(task.inputs[0].resource.externalReference.url, want, given);
+  }
+});
+
 Deno.test("artifacts BOM: two CodeBuild builds of the same artifacts never share a serial number", async () => {
   const a = JSON.parse((await artifacts(labelled())).text);
   const other = codebuildFrom({

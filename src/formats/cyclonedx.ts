@@ -61,6 +61,7 @@ import type { Clock } from "./clock.ts";
 import type { AttachedJson } from "./cyclonedx_attached.ts";
 import { type BuildWorkflow, formulationJson, formulationXml } from "./formulation.ts";
 import { digestHex, imagePurl, toolNamespace, uuidV5 } from "./image_ids.ts";
+import { repositoryUri } from "../url.ts";
 import type { XmlElement } from "./xml.ts";
 
 /** The property namespace of this project. */
@@ -545,17 +546,11 @@ export async function artifactsBom(image: DescribedImage, opts: ArtifactsBomOpti
   });
 }
 
-/** A URL fit for a document: no user info (it may be a token), no query or fragment. */
+/**
+ * The source repository's URL fit for a document: no password, no token as a user name, no secret-bearing
+ * query; a git repository's without query or fragment (`git@host:path` as `ssh://git@host/path`).
+ */
 function plainUrl(text: string): string {
-  try {
-    const u = new URL(text.trim());
-    u.username = "";
-    u.password = "";
-    u.search = "";
-    u.hash = "";
-    return u.toString();
-  } catch {
-    // scp-like `git@host:path`: the user part names no secret, but drop it all the same.
-    return text.trim().replace(/^[^@/]+@/, "");
-  }
+  const { uri, git } = repositoryUri(text);
+  return git ? uri.replace(/^git\+/, "") : uri;
 }

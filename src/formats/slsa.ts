@@ -30,7 +30,9 @@ import {
 import { UsageError } from "../errors.ts";
 import { type DescribedImage, isUnresolved, resolvedBy, type ResolvedImage, type Subject } from "../image.ts";
 import { rfc3339 } from "../time.ts";
-import { stripUrlCredentials } from "../url.ts";
+import { repositoryUri, sourceUri } from "../url.ts";
+
+export { sourceUri };
 import { PROJECT_URL } from "../version.ts";
 import { attachedProvenanceAnnotations, type AttachedProvenanceInfo } from "./attached_sbom.ts";
 import type { Clock } from "./clock.ts";
@@ -117,48 +119,6 @@ export async function imageResourceDescriptor(
     mediaType: image.manifest.mediaType,
     annotations: a,
   };
-}
-
-/**
- * The URI of a CodeBuild source for provenance, without credentials: http(s), ssh and git URLs get the SLSA
- * `git+` prefix, scp-like `user@host:path` becomes `git+ssh://user@host/path`; anything else
- * (`s3://bucket/key`) is kept and is not a git source. Every form loses its password, its user name (except
- * ssh's, which is not a secret) and secret-bearing query parameters (`access_token`, `private_token`,
- * signatures).
- *
- * @example
- * ```ts
- * sourceUri("https://user:p@ss@github.com/o/r.git?access_token=t").uri; // "git+https://github.com/o/r.git"
- * ```
- */
-export function sourceUri(url: string): { uri: string; git: boolean } {
-  const text = url.trim();
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1].toLowerCase();
-  if (scheme) {
-    // An ssh user name (`git@`) is not a secret; over http(s) a token can be the user name.
-    const clean = stripUrlCredentials(text, { keepUsername: scheme === "ssh" || scheme === "git+ssh" });
-    if (scheme.startsWith("git+")) return { uri: clean, git: true };
-    if (["http", "https", "ssh", "git"].includes(scheme)) return { uri: `git+${clean}`, git: true };
-    return { uri: clean, git: false };
-  }
-  // scp-like `user[:password]@host:path`, the password (which may hold `@`) dropped.
-  const scp = /^([\w.-]+)(?::.*)?@([\w.-]+):\/*(.+)$/.exec(text);
-  if (scp) {
-    return {
-      uri: stripUrlCredentials(`git+ssh://${scp[1]}@${scp[2]}/${scp[3]}`, { keepUsername: true }),
-      git: true,
-    };
-  }
-  return { uri: stripUrlCredentials(text), git: false };
-}
-
-/**
- * The source repository as the documents name it: {@link sourceUri}, and for a git repository without query or
- * fragment (they name no part of a repository, and `@REF` must follow the path).
- */
-function repositoryUri(url: string): { uri: string; git: boolean } {
-  const { uri, git } = sourceUri(url);
-  return { uri: git ? uri.replace(/[?#].*$/, "") : uri, git };
 }
 
 /** The source as a resolved dependency: `git+URL@REF` with its commit (SLSA's git convention), or the URL. */
