@@ -235,6 +235,49 @@ Deno.test("capture: writes only what it owns", async (t) => {
       assert.deepEqual(await reg.requests(), []);
     });
 
+    await t.step(
+      "provenance and sbom: -o naming a --subject is a usage error before any request",
+      async () => {
+        const dir = await fresh();
+        const os = new TextEncoder().encode("os image\n");
+        await Deno.writeFile(`${dir}/os.img`, os);
+        await Deno.symlink(`${dir}/os.img`, `${dir}/link.json`);
+        await reg.clearRequests();
+        for (
+          const args of [
+            ["provenance", "--subject", `${dir}/os.img`, "-o", `${dir}/os.img`],
+            ["provenance", "--subject", `${dir}/os.img`, "-o", `${dir}/../${dir.split("/").pop()}/os.img`],
+            ["provenance", "--subject", `${dir}/os.img`, "--output", `${dir}/link.json`],
+            ["sbom", "--subject", `${dir}/os.img`, "-o", `${dir}/link.json`],
+          ]
+        ) {
+          const builder = args[0] === "provenance" ? ["--builder-id", "https://ci.example/b"] : [];
+          const r = await cli([...args, "-u", single, "--plain-http", ...builder], {
+            env: { SOURCE_DATE_EPOCH: "1700000000" },
+          });
+          assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+          assert.match(r.stderr, /--subject .*os\.img is also the output file \(-o .*\)/);
+          assert.deepEqual(await Deno.readFile(`${dir}/os.img`), os);
+        }
+        assert.deepEqual(await reg.requests(), []);
+        // Apart, the same command writes.
+        const fine = await cli([
+          "provenance",
+          "--subject",
+          `${dir}/os.img`,
+          "-o",
+          `${dir}/os.img.intoto.json`,
+          "-u",
+          single,
+          "--plain-http",
+          "--builder-id",
+          "https://ci.example/b",
+        ]);
+        assert.equal(fine.code, 0, fine.stderr);
+        assert.deepEqual(await Deno.readFile(`${dir}/os.img`), os);
+      },
+    );
+
     await t.step("--prefix names the files; an invalid prefix is a usage error", async () => {
       const dir = await fresh();
       const r = await capture(dir, single, ["--prefix", "toolchain"]);

@@ -22,6 +22,7 @@ import { claim, nextRecord } from "../ownership.ts";
 import type { RunContext } from "./context.ts";
 import { SBOM_DOCUMENTS } from "./attachments.ts";
 import { describeImage } from "./describe.ts";
+import { refuseSubjectsAmongOutputs } from "./outputs.ts";
 import { requireBuilder } from "./provenance.ts";
 import type { SbomCommandOptions } from "./sbom.ts";
 import { envelope, signerFor } from "./sign.ts";
@@ -59,21 +60,6 @@ export const DEFAULT_PREFIX = "build-env";
 /** A prefix is one plain file-name component. */
 const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-/** The canonical absolute form of a path that may not exist yet: its directory's real path and its name. */
-async function canonical(path: string): Promise<string> {
-  try {
-    return await Deno.realPath(path);
-  } catch {
-    const i = path.lastIndexOf("/");
-    const dir = i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
-    try {
-      return `${(await Deno.realPath(dir)).replace(/\/$/, "")}/${path.slice(i + 1)}`;
-    } catch {
-      return path;
-    }
-  }
-}
-
 /** Run capture; returns the paths written (as the user named the directory). */
 export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<string[]> {
   const dir = opts.outputDir;
@@ -103,17 +89,13 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
   // Before any request: the directory exists, no subject is one of the outputs, and nothing in the way.
   await checkDirectory(at(recordName));
   const subjects = (opts.subject ?? []).map(ctx.resolve);
-  const outputs = new Map(
-    await Promise.all(candidates.map(async (n) => [await canonical(at(n)), n] as const)),
+  await refuseSubjectsAmongOutputs(
+    opts.subject ?? [],
+    subjects,
+    candidates.map((n) => ({ path: at(n), shown: shown(n) })),
+    "a file capture writes",
+    "keep the build's outputs apart from capture's, or choose another --prefix",
   );
-  for (const [i, subject] of subjects.entries()) {
-    const hit = outputs.get(await canonical(subject));
-    if (hit) {
-      throw new UsageError(`--subject ${opts.subject![i]} is also a file capture writes (${shown(hit)})`, {
-        hint: "keep the build's outputs apart from capture's, or choose another --prefix",
-      });
-    }
-  }
   const ownership = await claim(dirPath, recordName, candidates, attachedFile);
   const signer = opts.sign ? await signerFor(opts.sign, ctx) : undefined;
 

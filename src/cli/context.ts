@@ -17,6 +17,7 @@ import type { Sleep } from "../registry/transport/retry.ts";
 import { redactText } from "../registry/transport/redact.ts";
 import type { ImageSource } from "../source.ts";
 import { checkDirectory, writeFileAtomic } from "../output.ts";
+import { refuseSubjectsAmongOutputs } from "./outputs.ts";
 import { clockFrom, codebuildFrom, credentialSettings, type Env, inCodeBuild } from "./environment.ts";
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECONDS } from "./options.ts";
 import { TOOL_NAME } from "../version.ts";
@@ -88,6 +89,11 @@ export interface RunContext {
   openSource(): Promise<ImageSource>;
   /** Write the command's result to -o FILE (atomically) or stdout. */
   emit(bytes: Uint8Array): Promise<void>;
+  /**
+   * Throw a usage error, before any request, when one of the `--subject` files is the file -o names: the run
+   * would hash it and then write over it.
+   */
+  refuseOutputAsSubject(subjects: readonly string[] | undefined): Promise<void>;
 }
 
 /**
@@ -243,6 +249,17 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
     });
   };
 
+  const refuseOutputAsSubject = async (subjects: readonly string[] | undefined) => {
+    if (!toFile || !subjects?.length) return;
+    await refuseSubjectsAmongOutputs(
+      subjects,
+      subjects.map(resolve),
+      [{ path: resolve(options.output!), shown: `-o ${options.output}` }],
+      "the output file",
+      "write the document beside the artifact, under another name",
+    );
+  };
+
   const emit = async (bytes: Uint8Array) => {
     if (toFile) await writeFileAtomic(resolve(options.output!), bytes);
     else await io.stdout(bytes);
@@ -265,6 +282,7 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
     resolve,
     openSource,
     emit,
+    refuseOutputAsSubject,
   };
 }
 

@@ -60,6 +60,7 @@ export async function provenanceCommand(ctx: RunContext, opts: ProvenanceCommand
       "--sign signs statements; a descriptor is not one (use --format slsa-v1 or slsa-v0.2)",
     );
   }
+  if (format !== "descriptor") await ctx.refuseOutputAsSubject(opts.subject);
   const signer = opts.sign ? await signerFor(opts.sign, ctx) : undefined;
   const { hashSubjects } = await import("../subjects.ts");
   // Hash the (possibly many-GB) subjects while the registry answers.

@@ -38,6 +38,7 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
   if (artifacts.length && opts.specVersion === "1.5") {
     throw new UsageError("the artifacts' BOM (--subject) is written in CycloneDX 1.6 (its formulation)");
   }
+  await ctx.refuseOutputAsSubject(artifacts);
   const codebuild = artifacts.length ? ctx.codebuild() : undefined;
   const hashing = artifacts.length
     ? import("../subjects.ts").then((m) => m.hashSubjects(artifacts.map(ctx.resolve)))
