@@ -17,7 +17,7 @@ import {
 } from "./image.ts";
 import { chooseFromIndex, decodeConfig, decodeManifest, MAX_CONFIG_BYTES } from "./manifest.ts";
 import { IntegrityError, ManifestError, PlatformNotFoundError } from "./errors.ts";
-import { formatPlatform, normalizePlatform, type Platform, platformMatches } from "./platform.ts";
+import { formatPlatform, normalizePlatform, type Platform } from "./platform.ts";
 
 /**
  * A place images are read from. Implementations verify every body against its digest before returning it:
@@ -140,15 +140,32 @@ export function configPlatform(config: ImageConfig): Platform | undefined {
   return p;
 }
 
+/** Two `os.version`s disagree (Windows builds): only when both are named. */
+function osVersionsDiffer(a: Platform, b: Platform): boolean {
+  return !!a["os.version"] && !!b["os.version"] && a["os.version"] !== b["os.version"];
+}
+
 /**
  * Whether the platform an index entry claims is the one its (verified) config declares: os and architecture
- * equal after normalisation, and the variant too when the config names one.
+ * equal after normalisation, the variant too when the config names one, and the `os.version` when both do.
  */
 export function samePlatform(claimed: Platform, actual: Platform): boolean {
   const c = normalizePlatform(claimed);
   const a = normalizePlatform(actual);
-  if (c.os !== a.os || c.architecture !== a.architecture) return false;
+  if (c.os !== a.os || c.architecture !== a.architecture || osVersionsDiffer(claimed, actual)) return false;
   return !actual.variant || c.variant === a.variant;
+}
+
+/**
+ * Whether a single-platform image whose config declares `declared` is the platform asked for: os and
+ * architecture equal after normalisation; the variant when both name one (a config silent about its variant
+ * cannot refute the one asked, and the record then says what the config says); the `os.version` likewise.
+ */
+export function isAskedPlatform(wanted: Platform, declared: Platform): boolean {
+  const w = normalizePlatform(wanted);
+  const d = normalizePlatform(declared);
+  if (w.os !== d.os || w.architecture !== d.architecture || osVersionsDiffer(wanted, declared)) return false;
+  return !declared.variant || !w.variant || w.variant === d.variant;
 }
 
 /**
@@ -174,7 +191,7 @@ function checkPlatform(config: ImageConfig, entry: Descriptor | undefined, opts:
         }`,
       );
     }
-    if (!platformMatches(opts.platform, declared)) {
+    if (!isAskedPlatform(opts.platform, declared)) {
       throw new PlatformNotFoundError(
         `the image is ${formatPlatform(declared)} (a single-platform image), not ${
           formatPlatform(opts.platform)

@@ -8,7 +8,7 @@ import { PlatformError, PlatformNotFoundError, ToolError } from "../src/errors.t
 import type { Descriptor, ImageIndex } from "../src/image.ts";
 import { MediaTypes } from "../src/image.ts";
 import { chooseFromIndex } from "../src/manifest.ts";
-import { configPlatform, samePlatform } from "../src/source.ts";
+import { configPlatform, isAskedPlatform, samePlatform } from "../src/source.ts";
 import {
   formatPlatform,
   hostPlatform,
@@ -324,9 +324,44 @@ Deno.test("samePlatform: an index entry's claim against the config's declaration
       variant: "v7",
     }],
     [{ os: "linux", architecture: "arm64" }, { os: "linux", architecture: "arm64", variant: "v9" }],
+    [WIN_2019, WIN_2022],
   ];
   for (const [claimed, actual] of no) {
     assert.ok(!samePlatform(claimed, actual), JSON.stringify([claimed, actual]));
+  }
+  // An os.version on one side only is no disagreement.
+  assert.ok(samePlatform({ os: "windows", architecture: "amd64" }, WIN_2022));
+  assert.ok(samePlatform(WIN_2022, { os: "windows", architecture: "amd64" }));
+});
+
+const WIN_2019: Platform = { os: "windows", architecture: "amd64", "os.version": "10.0.17763.5458" };
+const WIN_2022: Platform = { os: "windows", architecture: "amd64", "os.version": "10.0.20348.2322" };
+
+Deno.test("isAskedPlatform: a single-platform image against --platform, by what its config says", () => {
+  const arm = (variant?: string): Platform => ({
+    os: "linux",
+    architecture: "arm",
+    ...(variant ? { variant } : {}),
+  });
+  const yes: [Platform, Platform][] = [
+    [arm("v6"), arm()], // the config does not name its variant: nothing refutes v6
+    [arm(), arm()],
+    [arm("v7"), arm("7")],
+    [{ os: "linux", architecture: "arm64" }, { os: "linux", architecture: "arm64", variant: "v9" }],
+    [{ os: "windows", architecture: "amd64" }, WIN_2022],
+    [WIN_2022, WIN_2022],
+  ];
+  for (const [wanted, declared] of yes) {
+    assert.ok(isAskedPlatform(wanted, declared), JSON.stringify([wanted, declared]));
+  }
+  const no: [Platform, Platform][] = [
+    [arm("v6"), arm("v7")],
+    [arm(), arm("v6")], // linux/arm is arm/v7, as containerd reads it
+    [{ os: "linux", architecture: "amd64" }, { os: "linux", architecture: "arm64" }],
+    [WIN_2019, WIN_2022],
+  ];
+  for (const [wanted, declared] of no) {
+    assert.ok(!isAskedPlatform(wanted, declared), JSON.stringify([wanted, declared]));
   }
 });
 
