@@ -11,6 +11,11 @@
  *   "files": { "build-env.manifest.json": "sha256:...", "build-env.cdx.json": "sha256:..." } }
  * ```
  *
+ * A run that replaces files writes the record twice: first with `pending`, the digests the files have before
+ * it (name -> digest, where they differ from `files`), then, once every file is in place, without. A run killed
+ * between the two leaves each file in its old state or its new one, and a record that accepts both: the next
+ * run is not stopped by files this tool wrote.
+ *
  * @module
  */
 
@@ -34,8 +39,16 @@ export type OwnedFiles = Record<string, string>;
 export interface Ownership {
   /** The record's own file name. */
   recordName: string;
-  /** The files the record lists (as written, whether or not they still exist). */
-  recorded: OwnedFiles;
+  /** The files the record lists (whether or not they still exist), with the digests it accepts for each. */
+  recorded: Record<string, string[]>;
+  /** The digest of each listed file that exists now (checked to be one the record accepts). */
+  present: OwnedFiles;
+}
+
+/** A record's content: the files as written, and (after an interrupted run) the digests they had before. */
+export interface RecordContent {
+  files: OwnedFiles;
+  pending: OwnedFiles;
 }
 
 function join(dir: string, name: string): string {
@@ -70,7 +83,7 @@ export async function readRecord(
   dir: string,
   recordName: string,
   allowed: NamePolicy,
-): Promise<OwnedFiles | undefined> {
+): Promise<RecordContent | undefined> {
   const path = join(dir, recordName);
   const info = await lstat(path);
   if (!info) return undefined;
@@ -86,17 +99,21 @@ export async function readRecord(
     throw notRecord();
   }
   if (!isObject(body) || body.recordType !== RECORD_TYPE || !isObject(body.files)) throw notRecord();
-  const files: OwnedFiles = {};
-  for (const [name, digest] of Object.entries(body.files)) {
-    if (
-      name === recordName || !allowed(name) || typeof digest !== "string" ||
-      !/^sha256:[0-9a-f]{64}$/.test(digest)
-    ) {
-      throw notRecord();
+  if (body.pending !== undefined && !isObject(body.pending)) throw notRecord();
+  const list = (from: Record<string, unknown>): OwnedFiles => {
+    const out: OwnedFiles = {};
+    for (const [name, digest] of Object.entries(from)) {
+      if (
+        name === recordName || !allowed(name) || typeof digest !== "string" ||
+        !/^sha256:[0-9a-f]{64}$/.test(digest)
+      ) {
+        throw notRecord();
+      }
+      out[name] = digest;
     }
-    files[name] = digest;
-  }
-  return files;
+    return out;
+  };
+  return { files: list(body.files), pending: list(body.pending ?? {}) };
 }
 
 /**
@@ -118,7 +135,12 @@ export async function claim(
   alsoAllowed: NamePolicy = () => false,
 ): Promise<Ownership> {
   const allowed: NamePolicy = (n) => (!n.endsWith("/") && names.includes(n)) || alsoAllowed(n);
-  const recorded = (await readRecord(dir, recordName, allowed)) ?? {};
+  const record = (await readRecord(dir, recordName, allowed)) ?? { files: {}, pending: {} };
+  const recorded: Record<string, string[]> = {};
+  for (const part of [record.files, record.pending]) {
+    for (const [name, digest] of Object.entries(part)) (recorded[name] ??= []).push(digest);
+  }
+  const present: OwnedFiles = {};
   const inWay = (name: string, why: string) =>
     new OwnershipError(`${join(dir, name)} is in the way: ${why}; nothing was changed`, {
       hint: "move or remove it, or choose another name prefix",
@@ -127,9 +149,13 @@ export async function claim(
     const path = join(dir, name);
     const info = await lstat(path);
     if (!info) return;
-    const want = Object.hasOwn(recorded, name) ? recorded[name] : undefined;
-    if (want === undefined) throw inWay(name, "this tool did not write it");
-    if ((await fileDigest(path, info)) !== want) throw inWay(name, "it changed since this tool wrote it");
+    const accepted = Object.hasOwn(recorded, name) ? recorded[name] : undefined;
+    if (accepted === undefined) throw inWay(name, "this tool did not write it");
+    const digest = await fileDigest(path, info);
+    if (digest === undefined || !accepted.includes(digest)) {
+      throw inWay(name, "it changed since this tool wrote it");
+    }
+    present[name] = digest;
   };
   // The record itself was checked by readRecord: it is the tool's or nothing.
   const seen = new Set<string>([recordName]);
@@ -151,22 +177,32 @@ export async function claim(
       await check(name);
     }
   }
-  return { recordName, recorded };
+  return { recordName, recorded, present };
 }
 
 /**
- * The record of a run that writes `written` (name -> bytes), as bytes to write with the files, and the files of
- * the previous record this run does not write (to remove: they were checked unchanged by {@link claim}).
+ * The record of a run that writes `written` (name -> bytes): `bytes`, to write with the files; `pending`, to
+ * write alone before them (it also accepts every file as it is now, so a run killed half-way through the
+ * renames blocks no later run); and the files of the previous record this run does not write (`stale`, to
+ * remove: {@link claim} checked they are the tool's).
  */
 export async function nextRecord(
   ownership: Ownership,
   written: { name: string; bytes: Uint8Array }[],
-): Promise<{ bytes: Uint8Array; stale: string[] }> {
+): Promise<{ bytes: Uint8Array; pending: Uint8Array; stale: string[] }> {
   const files: OwnedFiles = {};
   for (const f of [...written].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
     files[f.name] = await digestOf(f.bytes);
   }
   const stale = Object.keys(ownership.recorded).filter((n) => !Object.hasOwn(files, n));
-  const bytes = new TextEncoder().encode(`${JSON.stringify({ recordType: RECORD_TYPE, files }, null, 2)}\n`);
-  return { bytes, stale };
+  const pending: OwnedFiles = {};
+  for (const name of Object.keys(ownership.present).sort()) {
+    if (files[name] !== ownership.present[name]) pending[name] = ownership.present[name];
+  }
+  const encode = (doc: unknown) => new TextEncoder().encode(`${JSON.stringify(doc, null, 2)}\n`);
+  return {
+    bytes: encode({ recordType: RECORD_TYPE, files }),
+    pending: encode({ recordType: RECORD_TYPE, files, pending }),
+    stale,
+  };
 }

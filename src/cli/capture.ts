@@ -182,6 +182,9 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
   const hadAttached = Object.keys(ownership.recorded).some(attachedFile);
   if (writesAttached) await Deno.mkdir(at(attachedDir), { recursive: true });
   try {
+    // The record first accepts both what is there and what is coming: a run killed while the files are
+    // renamed into place leaves nothing that stops the next one.
+    await writeFilesAtomic([{ path: at(recordName), bytes: record.pending }]);
     await writeFilesAtomic(out, record.stale.map(at));
   } finally {
     // The directory is capture's own (it made it for the files it recorded there): not left behind empty.
