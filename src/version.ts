@@ -8,6 +8,6 @@
 /** Name of the tool. */
 export const TOOL_NAME = "ecrimagemetadataextractor";
 /** Version of the tool (semver). */
-export const VERSION = "0.2.0";
+export const VERSION = "0.3.0";
 /** The project's home, used in URIs that name the tool (buildType, property namespace). */
 export const PROJECT_URL = "https://github.com/Vasu77df/ecrimagemetadataextractor";
