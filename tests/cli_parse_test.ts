@@ -51,7 +51,7 @@ Deno.test("normalizeArgs: options before the command move behind it, values with
     "--plain-http",
   ]);
   // A bundle whose last letter takes a value takes the next word with it.
-  assert.deepEqual(normalizeArgs(["-vu", "a", "sbom"]), ["sbom", "-vu", "a"]);
+  assert.deepEqual(normalizeArgs(["-vu", "a", "sbom"]), ["sbom", "-v", "-u", "a"]);
   assert.deepEqual(normalizeArgs(["--no-ecr-cache", "sbom"]), ["sbom", "--no-ecr-cache"]);
   // Command-specific options before the command too; the parser decides whether the command takes them.
   assert.deepEqual(normalizeArgs(["--subject", "os.img", "provenance", "-u", "a"]), [
@@ -66,6 +66,80 @@ Deno.test("normalizeArgs: options before the command move behind it, values with
   assert.deepEqual(normalizeArgs(["-v", "help", "capture"]), ["capture", "--help"]);
   assert.deepEqual(normalizeArgs(["--", "-u"]), ["--", "-u"]);
   assert.deepEqual(normalizeArgs([]), []);
+});
+
+Deno.test("short options: bundles and attached values, as getopt reads them", async (t) => {
+  await t.step("normalizeArgs splits them by the option table, before and after the command", () => {
+    assert.deepEqual(normalizeArgs(["get_manifest", "-vu", "REF"]), ["get_manifest", "-v", "-u", "REF"]);
+    assert.deepEqual(normalizeArgs(["-vu", "REF", "sbom"]), ["sbom", "-v", "-u", "REF"]);
+    assert.deepEqual(normalizeArgs(["get_manifest", "-uREF"]), ["get_manifest", "-u", "REF"]);
+    assert.deepEqual(normalizeArgs(["-rus-east-1", "get_manifest"]), ["get_manifest", "-r", "us-east-1"]);
+    // A value-taking letter takes the rest of the bundle, whatever it holds.
+    assert.deepEqual(normalizeArgs(["get_manifest", "-uv"]), ["get_manifest", "-u", "v"]);
+    assert.deepEqual(normalizeArgs(["get_manifest", "-vu=a"]), ["get_manifest", "-v", "-u=a"]);
+    // A value is never split, even when it looks like a bundle; nor is anything after `--`.
+    assert.deepEqual(normalizeArgs(["get_manifest", "-u", "-vu"]), ["get_manifest", "-u", "-vu"]);
+    assert.deepEqual(normalizeArgs(["get_manifest", "--image-uri", "-vu"]), [
+      "get_manifest",
+      "--image-uri",
+      "-vu",
+    ]);
+    assert.deepEqual(normalizeArgs(["get_manifest", "--", "-vu", "x"]), ["get_manifest", "--", "-vu", "x"]);
+    assert.deepEqual(normalizeArgs(["--", "-vu"]), ["--", "-vu"]);
+    // Negative numbers are no bundle; a bundle with a letter no option has is left to the parser.
+    assert.deepEqual(normalizeArgs(["get_manifest", "--timeout", "-1", "-1"]), [
+      "get_manifest",
+      "--timeout",
+      "-1",
+      "-1",
+    ]);
+    assert.deepEqual(normalizeArgs(["get_manifest", "-vx"]), ["get_manifest", "-vx"]);
+  });
+
+  const same: [string[], string[]][] = [
+    [["get_manifest", "-vu", "REF"], ["get_manifest", "-v", "-u", "REF"]],
+    [["-vu", "REF", "get_manifest"], ["get_manifest", "-v", "-u", "REF"]],
+    [["get_manifest", "-uREF"], ["get_manifest", "-u", "REF"]],
+    [["get_manifest", "-ufoo"], ["get_manifest", "-u", "foo"]],
+    [["-ufoo", "get_manifest"], ["get_manifest", "-u", "foo"]],
+    [["get_manifest", "-rus-east-1"], ["get_manifest", "-r", "us-east-1"]],
+    [["-rus-east-1", "-vuREF", "sbom", "--pretty"], [
+      "sbom",
+      "-r",
+      "us-east-1",
+      "-v",
+      "-u",
+      "REF",
+      "--pretty",
+    ]],
+    [["sbom", "-vo", "out.json", "-ua/b:c"], ["sbom", "-v", "-o", "out.json", "-u", "a/b:c"]],
+    [["get_manifest", "-vu=a"], ["get_manifest", "-v", "-u", "a"]],
+    [["get_manifest", "-u", "-1", "-r", "-1"], ["get_manifest", "--image-uri", "-1", "--region", "-1"]],
+    [["get_manifest", "-u", "a", "--timeout", "-1"], ["get_manifest", "-u", "a", "--timeout=-1"]],
+  ];
+  for (const [bundled, plain] of same) {
+    await t.step(`${bundled.join(" ")} == ${plain.join(" ")}`, async () => {
+      const got = await parse(bundled);
+      assert.ok(got.parsed, got.err.join(" "));
+      assert.deepEqual(got, await parse(plain));
+    });
+  }
+
+  await t.step("a letter no option has is still a usage error, exit 2", async () => {
+    const cases: [string[], RegExp][] = [
+      [["get_manifest", "-vx"], /unknown option -x of get_manifest/],
+      [["get_manifest", "-xREF"], /unknown option -x of get_manifest/],
+      [["-vxu", "a", "get_manifest"], /unknown option -x of get_manifest/],
+      [["get_manifest", "-u", "a", "-vx1"], /unexpected argument "-vx1"/],
+      [["completion", "-vu", "a", "bash"], /unknown option -v of completion/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+    }
+  });
 });
 
 Deno.test("the option table: one kind per option name, unique short aliases, defaults among the choices", () => {
