@@ -216,6 +216,40 @@ Deno.test("options before the command parse exactly as after it (property)", asy
   );
 });
 
+Deno.test("camelCase option names (which the parser accepts) move before the command like kebab-case", async () => {
+  for (const command of COMMANDS.filter((c) => COMMAND_TABLE[c].image)) {
+    for (const o of optionsOf(command)) {
+      const camel = attributeOf(o.name);
+      if (camel === o.name) continue;
+      const value = o.value !== undefined ? [valueOf(o)] : [];
+      const moved = await parse([`--${camel}`, ...value, command]);
+      assert.ok(moved.parsed, `--${camel} before ${command}: ${moved.err.join(" ")}`);
+      assert.deepEqual(
+        moved,
+        await parse([command, `--${o.name}`, ...value]),
+        `--${camel} before ${command}`,
+      );
+      if (o.value === undefined && o.default === true) {
+        const negated = `no${camel[0].toUpperCase()}${camel.slice(1)}`;
+        assert.deepEqual(await parse([`--${negated}`, command]), await parse([command, `--no-${o.name}`]));
+      }
+    }
+  }
+  assert.deepEqual(normalizeArgs(["--imageUri", "x", "--caFile", "ca.pem", "get_manifest"]), [
+    "get_manifest",
+    "--imageUri",
+    "x",
+    "--caFile",
+    "ca.pem",
+  ]);
+  // Another command's option, in camelCase before the command: the same error as in kebab-case.
+  for (const flag of ["--outputDir", "--output-Dir"]) {
+    const r = await cli([flag, "out", "sbom"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`${flag} is not an option of sbom; it belongs to capture`));
+  }
+});
+
 Deno.test("cli: help, version, and usage errors in one line with exit 2", async (t) => {
   await t.step("help and help COMMAND print to stdout, exit 0", async () => {
     for (const args of [["help"], ["--help"], ["-h"]]) {

@@ -28,6 +28,7 @@ import { printable } from "../errors.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
 import {
   attributeOf,
+  attributeOfFlag,
   COMMAND_TABLE,
   type CommandName,
   commandNamed,
@@ -147,7 +148,7 @@ export function describeParseError(exc: unknown, command: CommandName | undefine
   return formatMessageForArgumentScannerError(exc as ArgumentScannerError, {
     FlagNotFoundError(e: FlagNotFoundError) {
       const flag = e.aliasName ? `-${e.aliasName}` : `--${e.input}`;
-      const owners = commandsWithOption(kebab(e.input));
+      const owners = commandsWithOption(kebab(attributeOfFlag(e.input)));
       if (owners.length > 0 && command && !owners.includes(command)) {
         return `${flag} is not an option${where}; it belongs to ${owners.join(", ")}`;
       }
