@@ -335,6 +335,23 @@ Deno.test("cli: help, version, and usage errors in one line with exit 2", async 
   }
 });
 
+Deno.test("cli: --no-X=VALUE names the flag as typed and says it takes no value", async () => {
+  const cases: [string[], string][] = [
+    [["get_manifest", "--no-ecr-cache=1"], "--no-ecr-cache"],
+    [["sbom", "--no-ecr-cache=false"], "--no-ecr-cache"],
+    [["--no-ecr-cache=yes", "get_manifest"], "--no-ecr-cache"],
+    [["get_manifest", "--noEcrCache=1"], "--noEcrCache"],
+  ];
+  for (const [args, flag] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    const lines = r.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0].includes(`option ${flag} takes no value`), lines[0]);
+    assert.doesNotMatch(lines[0], /--no-no|--no-noEcrCache/);
+  }
+});
+
 Deno.test("cli: no request reaches the registry for a command line the parser or the command refuses", async () => {
   await using reg = await startRegistry({ auth: "none" });
   const catalog = await seedImages(reg);

@@ -188,7 +188,8 @@ export function describeParseError(exc: unknown, command: CommandName | undefine
       return `invalid value "${e.input}" for ${e.externalFlagNameOrPlaceholder}: ${cause}`;
     },
     InvalidNegatedFlagSyntaxError(e) {
-      return `--no-${e.externalFlagName} takes no value`;
+      // externalFlagName is the name as typed, negation included (`no-ecr-cache`, `noEcrCache`).
+      return `option --${e.externalFlagName} takes no value; give it alone`;
     },
   });
 }
