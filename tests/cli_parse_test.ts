@@ -161,7 +161,8 @@ Deno.test("the option table: one kind per option name, unique short aliases, def
 });
 
 /** A value for option `o` the parser accepts. */
-const valueOf = (o: OptionSpec) => o.choices?.[0] ?? `value-of-${o.name}`;
+const valueOf = (o: OptionSpec) =>
+  o.choices?.[0] ?? (o.check === "absolute-uri" ? `https://ci.example/${o.name}` : `value-of-${o.name}`);
 
 Deno.test("every option of the table parses, by its long name and its alias, into its attribute", async () => {
   for (const command of COMMANDS) {
@@ -352,6 +353,46 @@ Deno.test("cli: --no-X=VALUE names the flag as typed and says it takes no value"
   }
 });
 
+Deno.test("cli: --builder-id must be an absolute URI, checked when the command line is parsed", async () => {
+  const base = ["-u", "oci:nowhere:x", "--subject", "os.img"];
+  const bad = [
+    "ci",
+    "ci.example/runners/1",
+    "/runners/1",
+    "//ci.example/runners/1",
+    "https://ci.example/a b",
+    " https://ci.example/runners/1",
+    "https://ci.example/runners/1\t",
+    "http://[::1",
+    "",
+  ];
+  for (const command of ["provenance", "capture"]) {
+    for (const value of bad) {
+      const args = [command, ...base, "--output-dir", "out", "--builder-id", value];
+      const { code, err } = await parse(
+        command === "capture" ? args : args.filter((a) => a !== "--output-dir" && a !== "out"),
+      );
+      assert.equal(code, 2, `${JSON.stringify(value)}: ${err.join(" ")}`);
+      assert.equal(err.length, 1, err.join("\n"));
+      assert.match(err[0], /^ecrimagemetadataextractor: error: invalid value ".*" for --builder-id: /);
+      assert.match(err[0], /absolute URI/);
+      assert.match(err[0], /such as https:\/\//, "says what to try");
+    }
+  }
+  for (
+    const value of [
+      "https://ci.example/runners/linux-01",
+      "arn:aws:codebuild:us-east-1:123456789012:project/os-build",
+      "urn:example:builder",
+      "HTTPS://CI.example/B",
+    ]
+  ) {
+    const { parsed, err } = await parse(["provenance", ...base, "--builder-id", value]);
+    assert.ok(parsed, `${value}: ${err.join(" ")}`);
+    assert.equal(parsed.flags.builderId, value, "kept as given");
+  }
+});
+
 Deno.test("cli: no request reaches the registry for a command line the parser or the command refuses", async () => {
   await using reg = await startRegistry({ auth: "none" });
   const catalog = await seedImages(reg);
@@ -360,6 +401,7 @@ Deno.test("cli: no request reaches the registry for a command line the parser or
     ["get_manifest", "-u", uri, "--plain-http", "--frobnicate"],
     ["sbom", "-u", uri, "--plain-http", "--builder-id", "x"],
     ["provenance", "-u", uri, "--plain-http", "--subject", "x"], // outside CodeBuild: no --builder-id
+    ["provenance", "-u", uri, "--plain-http", "--subject", "x", "--builder-id", "ci"], // not a URI
     ["get_manifest", "-u", uri, "--plain-http", "--retries", "many"],
     ["get_manifest", "-u", uri, "--plain-http", "--platform", "linux/"],
     ["get_manifest", "-u", uri, "--plain-http", "stray"],

@@ -23,6 +23,8 @@ export interface OptionSpec {
   readonly default?: string | boolean;
   /** What completion offers for the value. */
   readonly complete?: "file" | "directory";
+  /** What the value must be, checked when the command line is parsed (`app.ts`): an absolute URI. */
+  readonly check?: "absolute-uri";
 }
 
 /** One command (its name is its key in {@link COMMANDS}). */
@@ -178,6 +180,7 @@ export const SUBJECT_OPTIONS: readonly OptionSpec[] = [
     name: "builder-id",
     value: "URI",
     description: "builder id (who ran the build): required outside CodeBuild, where it is the project ARN",
+    check: "absolute-uri",
   },
 ];
 
