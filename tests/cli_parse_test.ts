@@ -427,6 +427,72 @@ Deno.test("cli: no request reaches the registry for a command line the parser or
   assert.deepEqual(ok.stdout, catalog.oci.manifestBytes);
 });
 
+/** A loopback port nothing listens on: a request to it would fail the run with a network error. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+Deno.test("cli: output paths that cannot be written fail before any request, naming the path", async (t) => {
+  const work = await Deno.realPath(await Deno.makeTempDir({ prefix: "cli-output-" }));
+  // Any request would fail with a network error (connection refused), at once (--retries 0).
+  const image = ["-u", `127.0.0.1:${closedPort()}/test/app:1`, "--plain-http", "--retries", "0"];
+  try {
+    await Deno.mkdir(`${work}/dir`);
+    await Deno.writeTextFile(`${work}/file`, "not a directory\n");
+    const cases: [string, string[], RegExp][] = [
+      [
+        "-o an existing directory",
+        ["get_manifest", "-o", `${work}/dir`],
+        /cannot write \S+\/dir: it is a directory/,
+      ],
+      [
+        "--output an existing directory",
+        ["sbom", "--output", "dir"],
+        /cannot write \S+\/dir: it is a directory/,
+      ],
+      [
+        "-o a path ending in /",
+        ["get_digest_metadata", "-o", `${work}/new/`],
+        /cannot write \S+\/new\/: it names a directory/,
+      ],
+      [
+        "-o in a missing directory",
+        ["provenance", "--format", "descriptor", "-o", `${work}/missing/p.json`],
+        /directory \S+\/missing does not exist/,
+      ],
+      ["-o under a file", ["attachments", "-o", `${work}/file/a.json`], /\S+\/file is not a directory/],
+      [
+        "--output-dir a file",
+        ["capture", "--output-dir", `${work}/file`],
+        /--output-dir \S+\/file is not a directory/,
+      ],
+      ["--output-dir missing", ["capture", "--output-dir", `${work}/missing`], /\S+\/missing does not exist/],
+    ];
+    for (const [name, args, pattern] of cases) {
+      await t.step(name, async () => {
+        const r = await cli([...args, ...image], { cwd: work });
+        // Output errors exit 1, as every output-path check does (src/output.ts, OutputError).
+        assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+        const lines = r.stderr.trimEnd().split("\n");
+        assert.equal(lines.length, 1, r.stderr);
+        assert.match(lines[0], pattern);
+        assert.doesNotMatch(lines[0], /request|refused|127\.0\.0\.1/, "failed on the path, not the network");
+      });
+    }
+    assert.deepEqual(
+      [...Deno.readDirSync(work)].map((e) => e.name).sort(),
+      ["dir", "file"],
+      "nothing created",
+    );
+    assert.deepEqual([...Deno.readDirSync(`${work}/dir`)], []);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});
+
 Deno.test("completion: the scripts offer every command and option of the table", async (t) => {
   for (const shell of ["bash", "zsh", "fish"] as const) {
     const script = completionScript(shell);
