@@ -18,7 +18,8 @@ import {
   type OptionSpec,
 } from "../src/cli/options.ts";
 import { VERSION } from "../src/version.ts";
-import { cli } from "./support/cli.ts";
+import { run as runInProcess } from "../src/cli/run.ts";
+import { cli, runCli } from "./support/cli.ts";
 import { seedImages } from "./support/images.ts";
 import { startRegistry } from "./support/registry.ts";
 import { requireBinary, run } from "./support/tools.ts";
@@ -491,6 +492,28 @@ Deno.test("cli: output paths that cannot be written fail before any request, nam
   } finally {
     await Deno.remove(work, { recursive: true });
   }
+});
+
+Deno.test("cli: help, version and completion to a reader that went away end quietly", async (t) => {
+  for (const args of [["--help"], ["help", "sbom"], ["--version"], ["completion", "bash"]]) {
+    await t.step(`${args.join(" ")}, stdout closed (a process)`, async () => {
+      const r = await runCli(args, { closeStdout: true, hangLimitMs: 60_000 });
+      assert.equal(r.stderr, "", "no stack trace, no message");
+      assert.equal(r.code, 0);
+    });
+  }
+  await t.step("in process: a stdout that fails with BrokenPipe", async () => {
+    for (const args of [["--help"], ["completion", "zsh"]]) {
+      const err: string[] = [];
+      const code = await runInProcess(args, {
+        env: {},
+        cwd: "/",
+        stdout: () => Promise.reject(new Deno.errors.BrokenPipe("Broken pipe (os error 32)")),
+        stderr: (line) => void err.push(line),
+      });
+      assert.deepEqual([code, err], [0, []], args.join(" "));
+    }
+  });
 });
 
 Deno.test("completion: the scripts offer every command and option of the table", async (t) => {
