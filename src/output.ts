@@ -55,6 +55,25 @@ export async function checkDirectory(path: string): Promise<void> {
 }
 
 /**
+ * Fail early, before any network work, when `path` cannot be written as one output file: it is a directory
+ * (or ends in `/`, naming one), or its directory is missing or is not a directory ({@link checkDirectory}).
+ */
+export async function checkOutputFile(path: string): Promise<void> {
+  const existing = await Deno.stat(path).catch(() => undefined);
+  if (existing?.isDirectory) {
+    throw new OutputError(`cannot write ${path}: it is a directory`, {
+      hint: "name a file, in it or elsewhere",
+    });
+  }
+  if (path.endsWith("/")) {
+    throw new OutputError(`cannot write ${path}: it names a directory (it ends in /)`, {
+      hint: "name a file",
+    });
+  }
+  await checkDirectory(path);
+}
+
+/**
  * Where the bytes for `path` go. A regular file (or none yet) is replaced atomically; through a symbolic
  * link, the file the link names is (the link stays, as `cp` and editors keep it). A device or FIFO
  * (`/dev/null`, `/dev/stdout`, a pipe) is written to directly: renaming a file over it would replace the

@@ -18,7 +18,8 @@ import {
   type OptionSpec,
 } from "../src/cli/options.ts";
 import { VERSION } from "../src/version.ts";
-import { cli } from "./support/cli.ts";
+import { run as runInProcess } from "../src/cli/run.ts";
+import { cli, runCli } from "./support/cli.ts";
 import { seedImages } from "./support/images.ts";
 import { startRegistry } from "./support/registry.ts";
 import { requireBinary, run } from "./support/tools.ts";
@@ -51,7 +52,7 @@ Deno.test("normalizeArgs: options before the command move behind it, values with
     "--plain-http",
   ]);
   // A bundle whose last letter takes a value takes the next word with it.
-  assert.deepEqual(normalizeArgs(["-vu", "a", "sbom"]), ["sbom", "-vu", "a"]);
+  assert.deepEqual(normalizeArgs(["-vu", "a", "sbom"]), ["sbom", "-v", "-u", "a"]);
   assert.deepEqual(normalizeArgs(["--no-ecr-cache", "sbom"]), ["sbom", "--no-ecr-cache"]);
   // Command-specific options before the command too; the parser decides whether the command takes them.
   assert.deepEqual(normalizeArgs(["--subject", "os.img", "provenance", "-u", "a"]), [
@@ -66,6 +67,80 @@ Deno.test("normalizeArgs: options before the command move behind it, values with
   assert.deepEqual(normalizeArgs(["-v", "help", "capture"]), ["capture", "--help"]);
   assert.deepEqual(normalizeArgs(["--", "-u"]), ["--", "-u"]);
   assert.deepEqual(normalizeArgs([]), []);
+});
+
+Deno.test("short options: bundles and attached values, as getopt reads them", async (t) => {
+  await t.step("normalizeArgs splits them by the option table, before and after the command", () => {
+    assert.deepEqual(normalizeArgs(["get_manifest", "-vu", "REF"]), ["get_manifest", "-v", "-u", "REF"]);
+    assert.deepEqual(normalizeArgs(["-vu", "REF", "sbom"]), ["sbom", "-v", "-u", "REF"]);
+    assert.deepEqual(normalizeArgs(["get_manifest", "-uREF"]), ["get_manifest", "-u", "REF"]);
+    assert.deepEqual(normalizeArgs(["-rus-east-1", "get_manifest"]), ["get_manifest", "-r", "us-east-1"]);
+    // A value-taking letter takes the rest of the bundle, whatever it holds.
+    assert.deepEqual(normalizeArgs(["get_manifest", "-uv"]), ["get_manifest", "-u", "v"]);
+    assert.deepEqual(normalizeArgs(["get_manifest", "-vu=a"]), ["get_manifest", "-v", "-u=a"]);
+    // A value is never split, even when it looks like a bundle; nor is anything after `--`.
+    assert.deepEqual(normalizeArgs(["get_manifest", "-u", "-vu"]), ["get_manifest", "-u", "-vu"]);
+    assert.deepEqual(normalizeArgs(["get_manifest", "--image-uri", "-vu"]), [
+      "get_manifest",
+      "--image-uri",
+      "-vu",
+    ]);
+    assert.deepEqual(normalizeArgs(["get_manifest", "--", "-vu", "x"]), ["get_manifest", "--", "-vu", "x"]);
+    assert.deepEqual(normalizeArgs(["--", "-vu"]), ["--", "-vu"]);
+    // Negative numbers are no bundle; a bundle with a letter no option has is left to the parser.
+    assert.deepEqual(normalizeArgs(["get_manifest", "--timeout", "-1", "-1"]), [
+      "get_manifest",
+      "--timeout",
+      "-1",
+      "-1",
+    ]);
+    assert.deepEqual(normalizeArgs(["get_manifest", "-vx"]), ["get_manifest", "-vx"]);
+  });
+
+  const same: [string[], string[]][] = [
+    [["get_manifest", "-vu", "REF"], ["get_manifest", "-v", "-u", "REF"]],
+    [["-vu", "REF", "get_manifest"], ["get_manifest", "-v", "-u", "REF"]],
+    [["get_manifest", "-uREF"], ["get_manifest", "-u", "REF"]],
+    [["get_manifest", "-ufoo"], ["get_manifest", "-u", "foo"]],
+    [["-ufoo", "get_manifest"], ["get_manifest", "-u", "foo"]],
+    [["get_manifest", "-rus-east-1"], ["get_manifest", "-r", "us-east-1"]],
+    [["-rus-east-1", "-vuREF", "sbom", "--pretty"], [
+      "sbom",
+      "-r",
+      "us-east-1",
+      "-v",
+      "-u",
+      "REF",
+      "--pretty",
+    ]],
+    [["sbom", "-vo", "out.json", "-ua/b:c"], ["sbom", "-v", "-o", "out.json", "-u", "a/b:c"]],
+    [["get_manifest", "-vu=a"], ["get_manifest", "-v", "-u", "a"]],
+    [["get_manifest", "-u", "-1", "-r", "-1"], ["get_manifest", "--image-uri", "-1", "--region", "-1"]],
+    [["get_manifest", "-u", "a", "--timeout", "-1"], ["get_manifest", "-u", "a", "--timeout=-1"]],
+  ];
+  for (const [bundled, plain] of same) {
+    await t.step(`${bundled.join(" ")} == ${plain.join(" ")}`, async () => {
+      const got = await parse(bundled);
+      assert.ok(got.parsed, got.err.join(" "));
+      assert.deepEqual(got, await parse(plain));
+    });
+  }
+
+  await t.step("a letter no option has is still a usage error, exit 2", async () => {
+    const cases: [string[], RegExp][] = [
+      [["get_manifest", "-vx"], /unknown option -x of get_manifest/],
+      [["get_manifest", "-xREF"], /unknown option -x of get_manifest/],
+      [["-vxu", "a", "get_manifest"], /unknown option -x of get_manifest/],
+      [["get_manifest", "-u", "a", "-vx1"], /unexpected argument "-vx1"/],
+      [["completion", "-vu", "a", "bash"], /unknown option -v of completion/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+    }
+  });
 });
 
 Deno.test("the option table: one kind per option name, unique short aliases, defaults among the choices", () => {
@@ -87,7 +162,8 @@ Deno.test("the option table: one kind per option name, unique short aliases, def
 });
 
 /** A value for option `o` the parser accepts. */
-const valueOf = (o: OptionSpec) => o.choices?.[0] ?? `value-of-${o.name}`;
+const valueOf = (o: OptionSpec) =>
+  o.choices?.[0] ?? (o.check === "absolute-uri" ? `https://ci.example/${o.name}` : `value-of-${o.name}`);
 
 Deno.test("every option of the table parses, by its long name and its alias, into its attribute", async () => {
   for (const command of COMMANDS) {
@@ -140,6 +216,40 @@ Deno.test("options before the command parse exactly as after it (property)", asy
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("camelCase option names (which the parser accepts) move before the command like kebab-case", async () => {
+  for (const command of COMMANDS.filter((c) => COMMAND_TABLE[c].image)) {
+    for (const o of optionsOf(command)) {
+      const camel = attributeOf(o.name);
+      if (camel === o.name) continue;
+      const value = o.value !== undefined ? [valueOf(o)] : [];
+      const moved = await parse([`--${camel}`, ...value, command]);
+      assert.ok(moved.parsed, `--${camel} before ${command}: ${moved.err.join(" ")}`);
+      assert.deepEqual(
+        moved,
+        await parse([command, `--${o.name}`, ...value]),
+        `--${camel} before ${command}`,
+      );
+      if (o.value === undefined && o.default === true) {
+        const negated = `no${camel[0].toUpperCase()}${camel.slice(1)}`;
+        assert.deepEqual(await parse([`--${negated}`, command]), await parse([command, `--no-${o.name}`]));
+      }
+    }
+  }
+  assert.deepEqual(normalizeArgs(["--imageUri", "x", "--caFile", "ca.pem", "get_manifest"]), [
+    "get_manifest",
+    "--imageUri",
+    "x",
+    "--caFile",
+    "ca.pem",
+  ]);
+  // Another command's option, in camelCase before the command: the same error as in kebab-case.
+  for (const flag of ["--outputDir", "--output-Dir"]) {
+    const r = await cli([flag, "out", "sbom"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`${flag} is not an option of sbom; it belongs to capture`));
+  }
 });
 
 Deno.test("cli: help, version, and usage errors in one line with exit 2", async (t) => {
@@ -227,6 +337,63 @@ Deno.test("cli: help, version, and usage errors in one line with exit 2", async 
   }
 });
 
+Deno.test("cli: --no-X=VALUE names the flag as typed and says it takes no value", async () => {
+  const cases: [string[], string][] = [
+    [["get_manifest", "--no-ecr-cache=1"], "--no-ecr-cache"],
+    [["sbom", "--no-ecr-cache=false"], "--no-ecr-cache"],
+    [["--no-ecr-cache=yes", "get_manifest"], "--no-ecr-cache"],
+    [["get_manifest", "--noEcrCache=1"], "--noEcrCache"],
+  ];
+  for (const [args, flag] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    const lines = r.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0].includes(`option ${flag} takes no value`), lines[0]);
+    assert.doesNotMatch(lines[0], /--no-no|--no-noEcrCache/);
+  }
+});
+
+Deno.test("cli: --builder-id must be an absolute URI, checked when the command line is parsed", async () => {
+  const base = ["-u", "oci:nowhere:x", "--subject", "os.img"];
+  const bad = [
+    "ci",
+    "ci.example/runners/1",
+    "/runners/1",
+    "//ci.example/runners/1",
+    "https://ci.example/a b",
+    " https://ci.example/runners/1",
+    "https://ci.example/runners/1\t",
+    "http://[::1",
+    "",
+  ];
+  for (const command of ["provenance", "capture"]) {
+    for (const value of bad) {
+      const args = [command, ...base, "--output-dir", "out", "--builder-id", value];
+      const { code, err } = await parse(
+        command === "capture" ? args : args.filter((a) => a !== "--output-dir" && a !== "out"),
+      );
+      assert.equal(code, 2, `${JSON.stringify(value)}: ${err.join(" ")}`);
+      assert.equal(err.length, 1, err.join("\n"));
+      assert.match(err[0], /^ecrimagemetadataextractor: error: invalid value ".*" for --builder-id: /);
+      assert.match(err[0], /absolute URI/);
+      assert.match(err[0], /such as https:\/\//, "says what to try");
+    }
+  }
+  for (
+    const value of [
+      "https://ci.example/runners/linux-01",
+      "arn:aws:codebuild:us-east-1:123456789012:project/os-build",
+      "urn:example:builder",
+      "HTTPS://CI.example/B",
+    ]
+  ) {
+    const { parsed, err } = await parse(["provenance", ...base, "--builder-id", value]);
+    assert.ok(parsed, `${value}: ${err.join(" ")}`);
+    assert.equal(parsed.flags.builderId, value, "kept as given");
+  }
+});
+
 Deno.test("cli: no request reaches the registry for a command line the parser or the command refuses", async () => {
   await using reg = await startRegistry({ auth: "none" });
   const catalog = await seedImages(reg);
@@ -235,6 +402,7 @@ Deno.test("cli: no request reaches the registry for a command line the parser or
     ["get_manifest", "-u", uri, "--plain-http", "--frobnicate"],
     ["sbom", "-u", uri, "--plain-http", "--builder-id", "x"],
     ["provenance", "-u", uri, "--plain-http", "--subject", "x"], // outside CodeBuild: no --builder-id
+    ["provenance", "-u", uri, "--plain-http", "--subject", "x", "--builder-id", "ci"], // not a URI
     ["get_manifest", "-u", uri, "--plain-http", "--retries", "many"],
     ["get_manifest", "-u", uri, "--plain-http", "--platform", "linux/"],
     ["get_manifest", "-u", uri, "--plain-http", "stray"],
@@ -258,6 +426,94 @@ Deno.test("cli: no request reaches the registry for a command line the parser or
   const ok = await cli(["-u", uri, "--plain-http", "get_manifest"]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.deepEqual(ok.stdout, catalog.oci.manifestBytes);
+});
+
+/** A loopback port nothing listens on: a request to it would fail the run with a network error. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+Deno.test("cli: output paths that cannot be written fail before any request, naming the path", async (t) => {
+  const work = await Deno.realPath(await Deno.makeTempDir({ prefix: "cli-output-" }));
+  // Any request would fail with a network error (connection refused), at once (--retries 0).
+  const image = ["-u", `127.0.0.1:${closedPort()}/test/app:1`, "--plain-http", "--retries", "0"];
+  try {
+    await Deno.mkdir(`${work}/dir`);
+    await Deno.writeTextFile(`${work}/file`, "not a directory\n");
+    const cases: [string, string[], RegExp][] = [
+      [
+        "-o an existing directory",
+        ["get_manifest", "-o", `${work}/dir`],
+        /cannot write \S+\/dir: it is a directory/,
+      ],
+      [
+        "--output an existing directory",
+        ["sbom", "--output", "dir"],
+        /cannot write \S+\/dir: it is a directory/,
+      ],
+      [
+        "-o a path ending in /",
+        ["get_digest_metadata", "-o", `${work}/new/`],
+        /cannot write \S+\/new\/: it names a directory/,
+      ],
+      [
+        "-o in a missing directory",
+        ["provenance", "--format", "descriptor", "-o", `${work}/missing/p.json`],
+        /directory \S+\/missing does not exist/,
+      ],
+      ["-o under a file", ["attachments", "-o", `${work}/file/a.json`], /\S+\/file is not a directory/],
+      [
+        "--output-dir a file",
+        ["capture", "--output-dir", `${work}/file`],
+        /--output-dir \S+\/file is not a directory/,
+      ],
+      ["--output-dir missing", ["capture", "--output-dir", `${work}/missing`], /\S+\/missing does not exist/],
+    ];
+    for (const [name, args, pattern] of cases) {
+      await t.step(name, async () => {
+        const r = await cli([...args, ...image], { cwd: work });
+        // Output errors exit 1, as every output-path check does (src/output.ts, OutputError).
+        assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+        const lines = r.stderr.trimEnd().split("\n");
+        assert.equal(lines.length, 1, r.stderr);
+        assert.match(lines[0], pattern);
+        assert.doesNotMatch(lines[0], /request|refused|127\.0\.0\.1/, "failed on the path, not the network");
+      });
+    }
+    assert.deepEqual(
+      [...Deno.readDirSync(work)].map((e) => e.name).sort(),
+      ["dir", "file"],
+      "nothing created",
+    );
+    assert.deepEqual([...Deno.readDirSync(`${work}/dir`)], []);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});
+
+Deno.test("cli: help, version and completion to a reader that went away end quietly", async (t) => {
+  for (const args of [["--help"], ["help", "sbom"], ["--version"], ["completion", "bash"]]) {
+    await t.step(`${args.join(" ")}, stdout closed (a process)`, async () => {
+      const r = await runCli(args, { closeStdout: true, hangLimitMs: 60_000 });
+      assert.equal(r.stderr, "", "no stack trace, no message");
+      assert.equal(r.code, 0);
+    });
+  }
+  await t.step("in process: a stdout that fails with BrokenPipe", async () => {
+    for (const args of [["--help"], ["completion", "zsh"]]) {
+      const err: string[] = [];
+      const code = await runInProcess(args, {
+        env: {},
+        cwd: "/",
+        stdout: () => Promise.reject(new Deno.errors.BrokenPipe("Broken pipe (os error 32)")),
+        stderr: (line) => void err.push(line),
+      });
+      assert.deepEqual([code, err], [0, []], args.join(" "));
+    }
+  });
 });
 
 Deno.test("completion: the scripts offer every command and option of the table", async (t) => {

@@ -28,11 +28,13 @@ import { printable } from "../errors.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
 import {
   attributeOf,
+  attributeOfFlag,
   COMMAND_TABLE,
   type CommandName,
   commandNamed,
   type CommandSpec,
   commandsWithOption,
+  findOption,
   optionsOf,
   type OptionSpec,
 } from "./options.ts";
@@ -69,6 +71,29 @@ Exit codes: 0 success, 1 failure, 2 usage error or invalid reference.`;
 // deno-lint-ignore no-explicit-any
 type AnyFlag = any;
 
+/**
+ * An absolute URI (`https://ci.example/runners/1`, an ARN, a URN), kept as given. What `new URL` cannot read
+ * (a relative path, a host name without a scheme) or holds whitespace (which `URL` would trim or escape) is
+ * refused; the message becomes the cause in `invalid value "..." for --NAME: ...`.
+ */
+function parseAbsoluteUri(value: string): string {
+  const example = "https://ci.example/runners/linux-01";
+  if (/\s/.test(value)) {
+    throw new Error(`not an absolute URI (it holds whitespace); give one such as ${example}`);
+  }
+  try {
+    new URL(value);
+  } catch {
+    throw new Error(`not an absolute URI; give one with a scheme, such as ${example} or an ARN`);
+  }
+  return value;
+}
+
+/** The parser of a table entry's value. */
+function parserOf(o: OptionSpec): (value: string) => string {
+  return o.check === "absolute-uri" ? parseAbsoluteUri : String;
+}
+
 /** The stricli flag of one table entry. */
 function flagOf(o: OptionSpec): AnyFlag {
   // stricli's help shows the flag's name only; the placeholder leads its description instead.
@@ -84,12 +109,12 @@ function flagOf(o: OptionSpec): AnyFlag {
       : { kind: "enum", brief, values: o.choices, optional: true, placeholder: o.value };
   }
   if (typeof o.default === "string") {
-    return { kind: "parsed", brief, parse: String, default: o.default, placeholder: o.value };
+    return { kind: "parsed", brief, parse: parserOf(o), default: o.default, placeholder: o.value };
   }
   return {
     kind: "parsed",
     brief,
-    parse: String,
+    parse: parserOf(o),
     optional: true,
     placeholder: o.value,
     ...(o.repeatable ? { variadic: true } : {}),
@@ -147,7 +172,7 @@ export function describeParseError(exc: unknown, command: CommandName | undefine
   return formatMessageForArgumentScannerError(exc as ArgumentScannerError, {
     FlagNotFoundError(e: FlagNotFoundError) {
       const flag = e.aliasName ? `-${e.aliasName}` : `--${e.input}`;
-      const owners = commandsWithOption(kebab(e.input));
+      const owners = commandsWithOption(kebab(attributeOfFlag(e.input)));
       if (owners.length > 0 && command && !owners.includes(command)) {
         return `${flag} is not an option${where}; it belongs to ${owners.join(", ")}`;
       }
@@ -184,10 +209,14 @@ export function describeParseError(exc: unknown, command: CommandName | undefine
     },
     ArgumentParseError(e: ArgumentParseError) {
       const cause = e.exception instanceof Error ? e.exception.message : String(e.exception);
-      return `invalid value "${e.input}" for ${e.externalFlagNameOrPlaceholder}: ${cause}`;
+      // A flag's external name (`builder-id`) or a positional argument's placeholder (`SHELL`).
+      const name = e.externalFlagNameOrPlaceholder;
+      const shown = findOption(`--${name}`) ? `--${name}` : name;
+      return `invalid value "${e.input}" for ${shown}: ${cause}`;
     },
     InvalidNegatedFlagSyntaxError(e) {
-      return `--no-${e.externalFlagName} takes no value`;
+      // externalFlagName is the name as typed, negation included (`no-ecr-cache`, `noEcrCache`).
+      return `option --${e.externalFlagName} takes no value; give it alone`;
     },
   });
 }

@@ -15,7 +15,7 @@
  */
 
 import { digestOf, parseDigest } from "../digest.ts";
-import { UsageError } from "../errors.ts";
+import { OutputError, UsageError } from "../errors.ts";
 import { isUnresolved } from "../image.ts";
 import { checkDirectory, type OutputFile, writeFilesAtomic } from "../output.ts";
 import { claim, nextRecord } from "../ownership.ts";
@@ -87,6 +87,12 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
     name.startsWith(`${attachedDir}/`) && /^[0-9a-f]{64,128}\.json$/.test(name.slice(attachedDir.length + 1));
 
   // Before any request: the directory exists, no subject is one of the outputs, and nothing in the way.
+  const dirInfo = await Deno.stat(dirPath).catch(() => undefined);
+  if (dirInfo && !dirInfo.isDirectory) {
+    throw new OutputError(`--output-dir ${dir} is not a directory`, {
+      hint: "name the directory capture writes its files into",
+    });
+  }
   await checkDirectory(at(recordName));
   const subjects = (opts.subject ?? []).map(ctx.resolve);
   await refuseSubjectsAmongOutputs(

@@ -16,7 +16,7 @@ import { compareReferences, parseReference } from "../reference.ts";
 import type { Sleep } from "../registry/transport/retry.ts";
 import { redactText } from "../registry/transport/redact.ts";
 import type { ImageSource } from "../source.ts";
-import { checkDirectory, writeFileAtomic } from "../output.ts";
+import { checkOutputFile, writeFileAtomic } from "../output.ts";
 import { refuseSubjectsAmongOutputs } from "./outputs.ts";
 import { clockFrom, codebuildFrom, credentialSettings, type Env, inCodeBuild } from "./environment.ts";
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECONDS } from "./options.ts";
@@ -207,8 +207,8 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
 
   const toFile = !!options.output && !STDOUT_PATHS.has(options.output);
   const openSource = async (): Promise<ImageSource> => {
-    // A missing output directory is reported before any request is made.
-    if (toFile) await checkDirectory(resolve(options.output!));
+    // An output path that cannot be a file (a directory, or in a missing one) is reported before any request.
+    if (toFile) await checkOutputFile(resolve(options.output!));
     if (input.startsWith("oci:")) {
       const { openOciLayout, parseOciReference } = await import("../oci-layout.ts");
       return await openOciLayout(parseOciReference(input), { input, cwd: io.cwd });

@@ -23,6 +23,8 @@ export interface OptionSpec {
   readonly default?: string | boolean;
   /** What completion offers for the value. */
   readonly complete?: "file" | "directory";
+  /** What the value must be, checked when the command line is parsed (`app.ts`): an absolute URI. */
+  readonly check?: "absolute-uri";
 }
 
 /** One command (its name is its key in {@link COMMANDS}). */
@@ -178,6 +180,7 @@ export const SUBJECT_OPTIONS: readonly OptionSpec[] = [
     name: "builder-id",
     value: "URI",
     description: "builder id (who ran the build): required outside CodeBuild, where it is the project ARN",
+    check: "absolute-uri",
   },
 ];
 
@@ -322,15 +325,31 @@ export function commandsWithOption(name: string): CommandName[] {
 }
 
 /**
- * What any command knows an option as, by `--long` or `-s`: the same name means the same kind of option
- * (flag or value) in every command that has it, which `tests/cli_options_test.ts` holds the table to. Used to
- * read options written before the command name.
+ * The attribute a long flag's name reads as, the way the parser (stricli, `allow-kebab-for-camel`) reads it:
+ * `image-uri`, `imageUri` (and mixes such as `image-Uri`) all name `imageUri`.
+ */
+export function attributeOfFlag(name: string): string {
+  return name.replace(/-./g, (m) => m[1].toUpperCase());
+}
+
+/**
+ * What any command knows an option as, by `--long` (kebab-case or camelCase, as the parser accepts both),
+ * `--no-long` for a negatable flag, or `-s`: the same name means the same kind of option (flag or value) in
+ * every command that has it, which `tests/cli_parse_test.ts` holds the table to. Used to read options
+ * written before the command name.
  */
 export function findOption(flag: string): OptionSpec | undefined {
+  const long = flag.startsWith("--") ? attributeOfFlag(flag.slice(2)) : undefined;
   for (const command of Object.keys(COMMAND_TABLE) as CommandName[]) {
     for (const o of optionsOf(command)) {
-      if (flag === `--${o.name}` || (o.short !== undefined && flag === `-${o.short}`)) return o;
-      if (o.value === undefined && o.default === true && flag === `--no-${o.name}`) return o;
+      if (long === undefined) {
+        if (o.short !== undefined && flag === `-${o.short}`) return o;
+        continue;
+      }
+      const attribute = attributeOf(o.name);
+      if (long === attribute) return o;
+      const negated = `no${attribute[0].toUpperCase()}${attribute.slice(1)}`;
+      if (o.value === undefined && o.default === true && long === negated) return o;
     }
   }
   return undefined;

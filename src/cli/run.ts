@@ -6,7 +6,7 @@
  * @module
  */
 
-import { printable } from "../errors.ts";
+import { describeError, printable } from "../errors.ts";
 import { TOOL_NAME } from "../version.ts";
 import { parseCommandLine, usageLine } from "./app.ts";
 import type { AttachmentsCommandOptions } from "./attachments.ts";
@@ -42,6 +42,22 @@ const ACTIONS: Record<ImageCommand, (ctx: RunContext, opts: Record<string, unkno
 const encoder = new TextEncoder();
 
 /**
+ * Write text the user asked for (help, the version, a completion script) to stdout; resolves to the exit code.
+ * A reader that went away before reading it all (`--help | head -1`) is no failure: the run ends quietly.
+ * Any other failure to write is one line on stderr, exit 1.
+ */
+async function writeText(io: RunIO, text: string): Promise<number> {
+  try {
+    await io.stdout(encoder.encode(text));
+    return 0;
+  } catch (err) {
+    if (err instanceof Deno.errors.BrokenPipe) return 0;
+    io.stderr(`${TOOL_NAME}: error: cannot write to stdout: ${describeError(err)}`);
+    return 1;
+  }
+}
+
+/**
  * Run the CLI with `args` (without the program name); resolves to the exit code. Never throws.
  *
  * @example
@@ -68,14 +84,13 @@ export async function run(args: readonly string[], given: RunIO): Promise<number
     stdout: (text) => help += text,
     stderr: (line) => io.stderr(line),
   });
-  if (help) await io.stdout(encoder.encode(help));
-  if (outcome.kind === "exit") return outcome.code;
+  const written = help ? await writeText(io, help) : 0;
+  if (outcome.kind === "exit") return written || outcome.code;
 
   const { command, flags, argument } = outcome.parsed;
   if (command === "completion") {
     const { completionScript } = await import("./completion.ts");
-    await io.stdout(encoder.encode(completionScript(argument as "bash" | "zsh" | "fish")));
-    return 0;
+    return await writeText(io, completionScript(argument as "bash" | "zsh" | "fish"));
   }
   // Loaded only now: help, the version and usage errors need none of it (their start-up is all their time).
   const [{ makeContext, safeLine, timeoutSeconds }, { describeFailure }, { redactText }, { ToolError }] =

@@ -91,6 +91,11 @@ export interface RunCliOptions {
   /** In-process only: how retries wait (record the delay instead of sleeping). */
   sleep?: Sleep;
   /**
+   * Processes only: close the reading end of the child's stdout at once, before it writes (a reader that went
+   * away, as `| head -1` does); `stdout` is then empty.
+   */
+  closeStdout?: boolean;
+  /**
    * Processes only (Linux): watch the child's resident memory, kill it and fail once it passes this many MiB,
    * and report its peak (`peakMiB`). A run that would grow without bound must fail a test, not the machine.
    */
@@ -182,7 +187,16 @@ export async function runCli(args: string[], opts: RunCliOptions = {}): Promise<
       await writer.write(typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin);
       await writer.close();
     }
-    const output = child.output();
+    if (opts.closeStdout) await child.stdout.cancel();
+    const output: Promise<Pick<Deno.CommandOutput, "code" | "signal" | "stdout" | "stderr">> =
+      opts.closeStdout
+        ? Promise.all([child.status, new Response(child.stderr).bytes()]).then(([status, stderr]) => ({
+          code: status.code,
+          signal: status.signal,
+          stdout: new Uint8Array(),
+          stderr,
+        }))
+        : child.output();
     const memory = opts.memoryLimitMiB ? watchMemory(child, opts.memoryLimitMiB, output) : undefined;
     const out = await output;
     const watched = await memory;
