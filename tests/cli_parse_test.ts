@@ -19,7 +19,7 @@ import {
 } from "../src/cli/options.ts";
 import { VERSION } from "../src/version.ts";
 import { run as runInProcess } from "../src/cli/run.ts";
-import { cli, runCli } from "./support/cli.ts";
+import { cli, REPO_ROOT, runCli } from "./support/cli.ts";
 import { seedImages } from "./support/images.ts";
 import { startRegistry } from "./support/registry.ts";
 import { requireBinary, run } from "./support/tools.ts";
@@ -514,6 +514,44 @@ Deno.test("cli: help, version and completion to a reader that went away end quie
       assert.deepEqual([code, err], [0, []], args.join(" "));
     }
   });
+  await t.step("a command's data to a reader that went away: one plain line, exit 1", async () => {
+    const err: string[] = [];
+    const code = await runInProcess(["get_manifest", "-u", "oci:fixtures/oci-layout:demo"], {
+      env: {},
+      cwd: REPO_ROOT,
+      stdout: () => Promise.reject(new Deno.errors.BrokenPipe("Broken pipe (os error 32)")),
+      stderr: (line) => void err.push(line),
+    });
+    assert.equal(code, 1);
+    assert.deepEqual(err, [
+      "ecrimagemetadataextractor: error: output cut short: standard output was closed before all of it was written",
+    ]);
+  });
+});
+
+Deno.test("cli: capture refuses -o (its files go to --output-dir), before anything is read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await cli([
+      "capture",
+      "-u",
+      "oci:fixtures/oci-layout:demo",
+      "--output-dir",
+      dir,
+      "-o",
+      `${dir}/x`,
+    ], {
+      cwd: REPO_ROOT,
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /capture writes its files into --output-dir DIR; -o\/--output names one document's file/,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("completion: the scripts offer every command and option of the table", async (t) => {

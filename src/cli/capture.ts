@@ -63,6 +63,14 @@ const PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 /** Run capture; returns the paths written (as the user named the directory). */
 export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<string[]> {
   const dir = opts.outputDir;
+  if (ctx.options.output !== undefined) {
+    throw new UsageError(
+      "capture writes its files into --output-dir DIR; -o/--output names one document's file",
+      {
+        hint: "drop -o, or use sbom / provenance -o FILE for one document",
+      },
+    );
+  }
   if (!dir) throw new UsageError("capture needs --output-dir DIR");
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
   if (!PREFIX.test(prefix)) {

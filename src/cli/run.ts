@@ -114,6 +114,13 @@ export async function run(args: readonly string[], given: RunIO): Promise<number
     return 0;
   } catch (err) {
     const secrets = ctx?.secrets ?? [];
+    if (err instanceof Deno.errors.BrokenPipe) {
+      // `... | head`: the reader went away. Not quiet (the output is incomplete), but no error of the image's.
+      io.stderr(
+        `${TOOL_NAME}: error: output cut short: standard output was closed before all of it was written`,
+      );
+      return 1;
+    }
     io.stderr(`${TOOL_NAME}: error: ${safeLine(describeFailure(err), secrets)}`);
     if (flags.verbose === true && err instanceof Error && err.stack) {
       for (const line of redactText(err.stack, secrets).split("\n")) io.stderr(safeLine(line, secrets));
