@@ -55,6 +55,9 @@ Deno.test("deno task start: ECR end to end, offline but for the registry and AWS
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: user,
     NO_COLOR: "1",
+    // Deno itself (not the tool) may look for a newer release of Deno (a CONNECT to dl.deno.land through the
+    // refusing proxy): the proxy is there to catch the tool's requests, not the runtime's upgrade check.
+    DENO_NO_UPDATE_CHECK: "1",
     ...(denoDir ? { DENO_DIR: denoDir } : {}),
     HTTP_PROXY: proxy.url,
     HTTPS_PROXY: proxy.url,
