@@ -122,3 +122,36 @@ Deno.test("bench smoke: latency_proxy.ts as a program prints its address, proxie
   ]);
   assert.equal(status.code, 0, stderr);
 });
+
+Deno.test("bench smoke: the whole benchmark runs end to end with tiny settings, every command succeeding", async () => {
+  // Timings mean nothing here (other tests share the CPUs): this holds the benchmark itself working, so that
+  // a command line it runs (a flag a command came to require) is caught before someone needs the figures.
+  const out = await Deno.makeTempFile({ suffix: ".md" });
+  try {
+    const r = await new Deno.Command("bash", {
+      args: [`${REPO_ROOT}/bench/run.sh`],
+      env: {
+        BENCH_RUNS: "2",
+        BENCH_WARMUP: "0",
+        BENCH_SUBJECT_MIB: "1",
+        BENCH_ATTACHED_PACKAGES: "20",
+        BENCH_DELAY_MS: "5",
+        BENCH_OUT: out,
+      },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(240_000),
+    }).output();
+    const stderr = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 0, `${new TextDecoder().decode(r.stdout).slice(-2000)}\n${stderr.slice(-2000)}`);
+    const md = await Deno.readTextFile(out);
+    assert.match(md, /## Summary/);
+    // The request counts are exact whatever the load: they must hold.
+    // (The table is padded as deno fmt writes it.)
+    assert.match(md, /\| every command +\| request counts +\|.*\| as expected +\| PASS +\|/);
+    assert.match(md, /\| sbom --include-attached \| loopback, 20 packages \|.*0 layer reads +\| PASS +\|/);
+  } finally {
+    await Deno.remove(out);
+  }
+});
