@@ -114,14 +114,24 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
   const signer = opts.sign ? await signerFor(opts.sign, ctx) : undefined;
 
   const { hashSubjects } = await import("../subjects.ts");
+  // The formatters (and the CycloneDX library) load while the registry answers.
+  const loadFormats = () =>
+    Promise.all([
+      import("../formats/cyclonedx.ts").then((m) => {
+        m.loadCycloneDxLibrary().catch(() => {});
+        return m;
+      }),
+      import("../formats/slsa.ts"),
+    ]);
+  let formats: ReturnType<typeof loadFormats> | undefined;
   const [{ image, attached }, hashed] = await Promise.all([
-    describeImage(ctx, opts.includeAttached ? SBOM_DOCUMENTS : undefined),
+    describeImage(ctx, opts.includeAttached ? SBOM_DOCUMENTS : undefined, () => {
+      formats = loadFormats();
+      formats.catch(() => {}); // awaited below, unless the image cannot be read
+    }),
     hashSubjects(subjects),
   ]);
-  const [{ artifactsBom, cyclonedxSbom }, { provenance }] = await Promise.all([
-    import("../formats/cyclonedx.ts"),
-    import("../formats/slsa.ts"),
-  ]);
+  const [{ artifactsBom, cyclonedxSbom }, { provenance }] = await (formats ?? loadFormats());
   const xml = opts.format === "cyclonedx-xml";
   const files: { name: string; bytes: Uint8Array }[] = [];
   const add = (file: string, bytes: Uint8Array) => files.push({ name: nameOf(file), bytes });

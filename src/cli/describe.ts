@@ -30,23 +30,30 @@ export interface Described {
 
 /**
  * The image `sbom`, `provenance` and `capture` describe (a warning line for one that cannot be resolved), and,
- * when `attached` names document kinds, the image's own attached documents of those kinds.
+ * when `attached` names document kinds, the image's own attached documents of those kinds. `whileWaiting` is
+ * called once the first request is on the wire (or at once, when there is none to make): the place to start
+ * loading the formatters, so that their load overlaps the round trips instead of following them.
  */
 export async function describeImage(
   ctx: RunContext,
   attached?: ReadonlySet<DocumentKind>,
+  whileWaiting: () => void = () => {},
 ): Promise<Described> {
   if (ctx.unresolved) {
+    whileWaiting();
     ctx.warn(`${ctx.input} is ${ctx.unresolved.reason}; the documents describe it by name and tag only`);
     if (attached) ctx.log?.("attachments: not looked for, the image was not resolved");
     return { image: ctx.unresolved };
   }
   await using source = await ctx.openSource();
-  if (!attached) return { image: await resolveFor(ctx, source) };
+  // resolveImage sends the first request before its first await: the loads start behind it.
+  const resolving = resolveFor(ctx, source);
+  whileWaiting();
+  if (!attached) return { image: await resolving };
   // The attachments take more round trips: their code loads while the image's requests are on the wire.
   const { preloadAttached, readAttached } = await import("./attachments.ts");
   preloadAttached();
-  const image = await resolveFor(ctx, source);
+  const image = await resolving;
   return { image, attached: await readAttached(ctx, source, image, attached) };
 }
 

@@ -44,10 +44,17 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
     ? import("../subjects.ts").then((m) => m.hashSubjects(artifacts.map(ctx.resolve)))
     : Promise.resolve([]);
   // With --include-attached, the image's own SBOMs and provenance are merged in; without, nothing more is read.
-  const describing = describeImage(ctx, opts.includeAttached ? SBOM_DOCUMENTS : undefined);
-  const formatter = import("../formats/cyclonedx.ts");
-  if (opts.includeAttached) formatter.then((m) => m.loadCycloneDxLibrary()).catch(() => {});
-  const [{ image, attached }, subjects, cdx] = await Promise.all([describing, hashing, formatter]);
+  // The formatter and the CycloneDX library (tens of milliseconds) load while the registry answers.
+  let formatter: Promise<typeof import("../formats/cyclonedx.ts")> | undefined;
+  const [{ image, attached }, subjects] = await Promise.all([
+    describeImage(ctx, opts.includeAttached ? SBOM_DOCUMENTS : undefined, () => {
+      formatter = import("../formats/cyclonedx.ts");
+      // Handled here too: when the image cannot be read, nobody awaits the load.
+      formatter.then((m) => m.loadCycloneDxLibrary()).catch(() => {});
+    }),
+    hashing,
+  ]);
+  const cdx = await (formatter ?? import("../formats/cyclonedx.ts"));
   const common = {
     specVersion: opts.specVersion ?? "1.6",
     includeEnv: opts.includeEnv === true,
