@@ -9,6 +9,7 @@
  */
 
 import { ConfigError, TooLargeError } from "./errors.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** What a path is, in words, when it is not a regular file. */
 export function fileKind(info: Deno.FileInfo): string {
@@ -106,13 +107,7 @@ export async function readLocalFile(path: string, opts: ReadLocalOptions): Promi
       if (total > opts.max) throw tooLarge();
       chunks.push(buf.slice(0, got));
     }
-    const bytes = new Uint8Array(total);
-    let off = 0;
-    for (const c of chunks) {
-      bytes.set(c, off);
-      off += c.byteLength;
-    }
-    return { bytes, info };
+    return { bytes: concatBytes(chunks), info };
   } finally {
     file.close();
   }

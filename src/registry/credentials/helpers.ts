@@ -7,6 +7,7 @@
  */
 
 import { AuthError, ConfigError, TimeoutError } from "../../errors.ts";
+import { concatBytes } from "../../bytes.ts";
 import type { Credential } from "./types.ts";
 
 /** Largest answer read from a helper. */
@@ -118,13 +119,7 @@ async function readPipe(pipe: ReadableStream<Uint8Array>, overflow: () => void):
   } finally {
     reader.releaseLock();
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /**

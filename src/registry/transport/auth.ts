@@ -11,37 +11,21 @@
 import { AuthError } from "../../errors.ts";
 import { basicAuthorization, type CredentialLookup } from "../credentials/types.ts";
 import { basicAnswer } from "./basic.ts";
-import { type Authorization, bearerToken, describeSearch } from "./bearer.ts";
+import { type Authorization, type BearerOptions, bearerToken, describeSearch } from "./bearer.ts";
 import { type Challenge, parseChallenges } from "./challenge.ts";
-import type { HostResolver } from "./destination.ts";
 import { type Fetcher, safeOrigin } from "./fetcher.ts";
-import type { Logger } from "./log.ts";
 
 export { MAX_TOKEN_BYTES } from "./bearer.ts";
 
-/** Options of the auth layer. */
-export interface AuthOptions {
-  /** The registry as named in the reference, for messages. */
-  registry: string;
+/** Options of the auth layer: those of the token exchange, and where credentials come from. */
+export interface AuthOptions extends BearerOptions {
   /**
    * Looks up credentials once, lazily, when a challenge needs them (or up front for preemptive Basic); with
    * `refresh`, bypasses caches (a cached ECR token the registry rejected).
    */
   credentials: (refresh?: boolean) => Promise<CredentialLookup>;
-  /** The fetcher used for token requests (no auth layer of its own). */
-  tokenFetcher: Fetcher;
   /** Send Basic credentials before any challenge (ECR, whose challenge is always Basic). */
   preemptiveBasic?: boolean;
-  /** Client id for OAuth2 refresh-token exchanges. */
-  clientId: string;
-  /** Called with every secret the layer learns (tokens), so logs and messages can redact it. */
-  onSecret?: (secret: string) => void;
-  /** Resolves realm host names, to refuse realms that lead to link-local addresses. */
-  resolve?: HostResolver;
-  /** The run's deadline. */
-  signal?: AbortSignal;
-  log?: Logger;
-  now?: () => number;
 }
 
 /** `repository:<name>:pull` for a distribution API path, or undefined for other paths. */

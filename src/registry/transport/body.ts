@@ -6,6 +6,7 @@
  */
 
 import { TooLargeError } from "../../errors.ts";
+import { concatBytes } from "../../bytes.ts";
 
 /**
  * Read all of `res`'s body, refusing more than `max` bytes (checked against `Content-Length` first, then
@@ -50,13 +51,7 @@ export async function readCapped(
     reader.releaseLock();
   }
   if (buffer) return total === max ? buffer : buffer.subarray(0, total);
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 function tooLarge(what: string, max: number, declared?: number): TooLargeError {
