@@ -11,8 +11,10 @@ import { referrersTag } from "../src/attachments.ts";
 import { type AttachedDocument, MAX_ATTACHED_DOCUMENT_BYTES } from "../src/attachments.ts";
 import { type AttachedInventory, attachedInventory } from "../src/formats/attached_sbom.ts";
 import { fixedClock } from "../src/formats/clock.ts";
-import { loadCycloneDxLibrary } from "../src/formats/cyclonedx.ts";
-import { addAttached, LONG_LISTS, writeJson } from "../src/formats/cyclonedx_attached.ts";
+import { cyclonedxSbom } from "../src/formats/cyclonedx.ts";
+import { attachedParts } from "../src/formats/cyclonedx_attached.ts";
+import type { Component } from "../src/formats/cyclonedx_nodes.ts";
+import { stringifyXml, type XmlElement } from "../src/formats/xml.ts";
 import { originalImage } from "./support/resolved_fixture.ts";
 import { nextLink } from "../src/registry/client.ts";
 import { cli, REPO_ROOT } from "./support/cli.ts";
@@ -176,9 +178,14 @@ Deno.test("attachments: two SBOMs merge with packages de-duplicated by purl, eac
   assert.match(inv.notes[0], /neither SPDX 2\.x JSON nor CycloneDX JSON/);
 });
 
-Deno.test("attachments: the JSON written for attached components is what the library writes from its models", async () => {
-  const lib = await loadCycloneDxLibrary();
-  const { Models, Enums, Spec, Serialize } = lib;
+Deno.test("attachments: the components written for attached packages are what the library writes from its models", async () => {
+  // The CycloneDX library is no longer used to write them (src/formats/cyclonedx_nodes.ts); here it is the
+  // reference: the same components as its models, through its normalisers, give the same JSON and XML.
+  const [Models, Spec, Serialize] = await Promise.all([
+    import("@cyclonedx/cyclonedx-library/Models"),
+    import("@cyclonedx/cyclonedx-library/Spec"),
+    import("@cyclonedx/cyclonedx-library/Serialize"),
+  ]);
   const documents = [`sha256:${"1".repeat(64)}`, `sha256:${"2".repeat(64)}`];
   const hex = (n: number, c = "a") => c.repeat(n);
   const inventory: AttachedInventory = {
@@ -232,51 +239,76 @@ Deno.test("attachments: the JSON written for attached components is what the lib
       { name: "same", version: "1", licenses: [], hashes: [], documents: [documents[1]] },
     ],
   };
+  const image = originalImage();
+  const clock = fixedClock(1700000000);
+  const options = { sortLists: false };
+  const model = (c: Component) =>
+    new Models.Component(c.type as never, c.name, {
+      bomRef: c.bomRef,
+      version: c.version,
+      group: c.group,
+      purl: c.purl,
+      hashes: new Models.HashDictionary((c.hashes ?? []).map((h) => [h.alg, h.content]) as never),
+      licenses: new Models.LicenseRepository((c.licenses ?? []).map((l) =>
+        "expression" in l
+          ? new Models.LicenseExpression(l.expression)
+          : "id" in l.license
+          ? new Models.SpdxLicense(l.license.id)
+          : new Models.NamedLicense(l.license.name)
+      )),
+      properties: new Models.PropertyRepository(
+        (c.properties ?? []).map((p) =>
+          new Models.Property(p.name, p.value)
+        ),
+      ),
+    });
   for (const specVersion of ["1.6", "1.5"] as const) {
     const spec = specVersion === "1.5" ? Spec.Spec1dot5 : Spec.Spec1dot6;
-    const write = async (json: boolean) => {
-      const component = new Models.Component(Enums.ComponentType.Container, "image", {
-        bomRef: "pkg:oci/image",
-      });
-      const bom = new Models.Bom({
-        serialNumber: `urn:uuid:${crypto.randomUUID()}`,
-        metadata: new Models.Metadata({ component }),
-      });
-      bom.serialNumber = "urn:uuid:00000000-0000-4000-8000-000000000000";
-      const target = { bom, component, spec, image: originalImage(), clock: fixedClock(1700000000), json };
-      const attached = await addAttached(lib, target, inventory);
-      if (!attached) {
-        return new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(spec)).serialize(bom, {
-          sortLists: false,
-          space: 2,
-        });
-      }
-      // What the SBOM's JSON serialiser does with them (src/formats/cyclonedx.ts): appended, one per line.
-      const normalized = new Serialize.JSON.Normalize.Factory(spec).makeForBom().normalize(bom, {
-        sortLists: false,
-      }) as unknown as Record<string, unknown[] | undefined>;
-      normalized.components = [...(normalized.components ?? []), ...attached.components];
-      normalized.dependencies = [...(normalized.dependencies ?? []), ...attached.dependencies];
-      return writeJson(normalized, LONG_LISTS);
-    };
-    const direct = await write(true);
-    const library = await write(false);
-    // Equal value for value and key for key (re-serialised compactly, key order shows).
+    const opts = { specVersion, includeEnv: false, clock, attached: inventory };
+    const json = new TextDecoder().decode(await cyclonedxSbom(image, { ...opts, format: "json" }));
+    const xml = new TextDecoder().decode(await cyclonedxSbom(image, { ...opts, format: "xml" }));
+    const written = JSON.parse(json);
+    const parts = await attachedParts(image, {
+      spec: specVersion,
+      clock,
+      serialNumber: "urn:uuid:00000000-0000-4000-8000-000000000000",
+      imageRef: written.metadata.component["bom-ref"],
+    }, inventory);
+    const models = parts.components.map(model);
+
+    // JSON: equal value for value and key for key (re-serialised compactly, key order shows).
+    const jsonFactory = new Serialize.JSON.Normalize.Factory(spec);
+    const library = models.map((m) => jsonFactory.makeForComponent().normalize(m, options));
+    assert.equal(JSON.stringify(written.components), JSON.stringify(library), `CycloneDX ${specVersion}`);
     assert.equal(
-      JSON.stringify(JSON.parse(direct)),
-      JSON.stringify(JSON.parse(library)),
-      `CycloneDX ${specVersion}`,
+      JSON.stringify(written.metadata.component.externalReferences),
+      JSON.stringify(parts.externalReferences.map((r) =>
+        jsonFactory.makeForExternalReference().normalize(
+          new Models.ExternalReference(r.url, r.type as never, {
+            hashes: new Models.HashDictionary((r.hashes ?? []).map((h) => [h.alg, h.content]) as never),
+            comment: r.comment,
+          }),
+          options,
+        )
+      )),
     );
-    // Laid out as the library lays it out (byte for byte up to the lists), then one component and one
-    // dependency per line.
-    const head = (text: string) => {
-      assert.ok(text.includes('\n  "components": [\n'));
-      return text.slice(0, text.indexOf('\n  "components": [\n'));
-    };
-    assert.equal(head(direct), head(library));
-    assert.ok(direct.endsWith('"}\n  ]\n}'));
-    assert.match(direct, /\n {4}\{"type":"library","name":"known-id",.*\},\n/);
-    const doc = JSON.parse(direct);
+    // XML: the same elements in the same order, written by the same writer.
+    const xmlFactory = new Serialize.XML.Normalize.Factory(spec);
+    const libraryXml = stringifyXml({
+      type: "element",
+      name: "components",
+      children: models.map((m) =>
+        xmlFactory.makeForComponent().normalize(m, options, "component") as XmlElement
+      ),
+    });
+    const indent = (text: string) => text.split("\n").slice(1, -1).map((l) => `  ${l}`).join("\n");
+    assert.ok(xml.includes(`\n${indent(libraryXml)}\n`), `XML components, CycloneDX ${specVersion}`);
+    assert.equal(xml.match(/<component /g)?.length, models.length + 2, "the tool, the image, the packages");
+
+    // Laid out one component and one dependency per line.
+    assert.ok(json.endsWith('"}\n  ]\n}\n'));
+    assert.match(json, /\n {4}\{"type":"library","name":"known-id",.*\},\n/);
+    const doc = written;
     assert.equal(doc.components.length, 7);
     assert.deepEqual(doc.components[0].licenses, [{ license: { id: "MIT" } }]);
     assert.deepEqual(doc.components[0].hashes, [{ alg: "SHA-256", content: hex(64, "b") }]);

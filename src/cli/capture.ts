@@ -114,15 +114,8 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
   const signer = opts.sign ? await signerFor(opts.sign, ctx) : undefined;
 
   const { hashSubjects } = await import("../subjects.ts");
-  // The formatters (and the CycloneDX library) load while the registry answers.
-  const loadFormats = () =>
-    Promise.all([
-      import("../formats/cyclonedx.ts").then((m) => {
-        m.loadCycloneDxLibrary().catch(() => {});
-        return m;
-      }),
-      import("../formats/slsa.ts"),
-    ]);
+  // The formatters load while the registry answers.
+  const loadFormats = () => Promise.all([import("../formats/cyclonedx.ts"), import("../formats/slsa.ts")]);
   let formats: ReturnType<typeof loadFormats> | undefined;
   const [{ image, attached }, hashed] = await Promise.all([
     describeImage(ctx, opts.includeAttached ? SBOM_DOCUMENTS : undefined, () => {

@@ -23,8 +23,8 @@ export interface SbomCommandOptions extends CommonOptions {
 }
 
 /**
- * Run sbom. The formatter (and the CycloneDX library, tens of milliseconds to load) is loaded while the
- * registry answers: the requests go out first, and the load's promise is awaited only once the image is in.
+ * Run sbom. The formatter is loaded while the registry answers: the requests go out first, and the load's
+ * promise is awaited only once the image is in.
  */
 export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<void> {
   const clock = ctx.clock();
@@ -44,13 +44,13 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
     ? import("../subjects.ts").then((m) => m.hashSubjects(artifacts.map(ctx.resolve)))
     : Promise.resolve([]);
   // With --include-attached, the image's own SBOMs and provenance are merged in; without, nothing more is read.
-  // The formatter and the CycloneDX library (tens of milliseconds) load while the registry answers.
+  // The formatter loads while the registry answers.
   let formatter: Promise<typeof import("../formats/cyclonedx.ts")> | undefined;
   const [{ image, attached }, subjects] = await Promise.all([
     describeImage(ctx, opts.includeAttached ? SBOM_DOCUMENTS : undefined, () => {
       formatter = import("../formats/cyclonedx.ts");
       // Handled here too: when the image cannot be read, nobody awaits the load.
-      formatter.then((m) => m.loadCycloneDxLibrary()).catch(() => {});
+      formatter.catch(() => {});
     }),
     hashing,
   ]);

@@ -1,6 +1,9 @@
 /**
- * CycloneDX documents about an image, built with the models and serialisers of `@cyclonedx/cyclonedx-library`
- * (loaded lazily: other commands do not pay for it), spec 1.6 or 1.5, JSON or XML:
+ * CycloneDX documents about an image, spec 1.6 or 1.5, JSON or XML, written by this project's own code
+ * (`cyclonedx_nodes.ts`, `formulation.ts`, and `xml.ts` for XML only): no npm package is loaded. Earlier
+ * releases built them with `@cyclonedx/cyclonedx-library`, a CommonJS package whose loading (Deno's Node
+ * compatibility layer, then the library) made `sbom` take about 100 ms more than `get_digest_metadata`, which
+ * makes the same requests; the bytes written are the same (fixtures/golden/):
  *
  * - {@link cyclonedxSbom}: the image's SBOM; the image is `metadata.component` (type `container`);
  * - {@link cyclonedxComponent}: that component alone (JSON), to splice into another BOM;
@@ -58,7 +61,16 @@ import { rfc3339 } from "../time.ts";
 import { PROJECT_URL, TOOL_NAME, VERSION } from "../version.ts";
 import type { AttachedInventory } from "./attached_sbom.ts";
 import type { Clock } from "./clock.ts";
-import type { AttachedJson } from "./cyclonedx_attached.ts";
+import {
+  type Bom,
+  bomJson,
+  bomXml,
+  type Component,
+  componentJson,
+  componentXml,
+  type SpecVersion,
+  supportsComponentType,
+} from "./cyclonedx_nodes.ts";
 import { type BuildWorkflow, formulationJson, formulationXml } from "./formulation.ts";
 import { digestHex, imagePurl, toolNamespace, uuidV5 } from "./image_ids.ts";
 import { repositoryUri } from "../url.ts";
@@ -191,49 +203,6 @@ export async function serialNumber(
   return `urn:uuid:${await uuidV5(await toolNamespace(PROJECT_URL), name)}`;
 }
 
-/** The parts of `@cyclonedx/cyclonedx-library` the SBOM is built with. */
-export interface CycloneDxLibrary {
-  Models: typeof import("@cyclonedx/cyclonedx-library/Models");
-  Enums: typeof import("@cyclonedx/cyclonedx-library/Enums");
-  Spec: typeof import("@cyclonedx/cyclonedx-library/Spec");
-  Serialize: typeof import("@cyclonedx/cyclonedx-library/Serialize");
-}
-
-let library: Promise<CycloneDxLibrary> | undefined;
-
-/**
- * Load the library parts the SBOM needs, once per process. Start it early (once the first registry request is
- * on the wire, see src/cli/sbom.ts) and await it later: loading is ~25-30 ms of compile and evaluation, which
- * then overlaps the network round trips.
- *
- * Subpath entries only: the package root also loads the validators (ajv), which the CLI never needs. XML is
- * written by this tool's own writer (`xml.ts`), not the library's optional `xmlbuilder2` peer (about 160
- * CommonJS modules), which is not a dependency at all.
- *
- * @example
- * ```ts
- * const preload = loadCycloneDxLibrary(); // start now (the first request already sent)
- * const image = await resolveImage(source, ctx); // meanwhile: the requests
- * const bytes = await cyclonedxSbom(image, opts); // awaits the same load
- * ```
- */
-export function loadCycloneDxLibrary(): Promise<CycloneDxLibrary> {
-  library ??= (async () => {
-    const [Models, Enums, Spec, Serialize] = await Promise.all([
-      import("@cyclonedx/cyclonedx-library/Models"),
-      import("@cyclonedx/cyclonedx-library/Enums"),
-      import("@cyclonedx/cyclonedx-library/Spec"),
-      import("@cyclonedx/cyclonedx-library/Serialize"),
-      // Loaded here too so that imagePurl() later finds it in the module cache.
-      import("packageurl-js"),
-    ]);
-    return { Models, Enums, Spec, Serialize };
-  })();
-  // A failed load is retried by the next caller rather than cached.
-  library.catch(() => library = undefined);
-  return library;
-}
-
 /** A label of a resolved image, if it has it and it says something. */
 function label(image: DescribedImage, key: string): string | undefined {
   if (isUnresolved(image)) return undefined;
@@ -242,172 +211,80 @@ function label(image: DescribedImage, key: string): string | undefined {
   return value ? value : undefined;
 }
 
-/** The image as a library component (for a resolved image: purl, manifest digest, hashes; else the name only). */
+/**
+ * The image as a component: for a resolved image, its purl (also the bom-ref), manifest digest and hash; else
+ * the name only. `author` (CycloneDX 1.5) when `opts.specVersion` is 1.5, `authors` when `written` (the
+ * version of the document it goes into) is not.
+ */
 async function imageComponent(
-  lib: CycloneDxLibrary,
   image: DescribedImage,
   opts: Omit<SbomOptions, "format">,
-) {
-  const { Models, Enums } = lib;
-  const properties = new Models.PropertyRepository(
-    imageProperties(image, opts.includeEnv).map(([name, value]) => new Models.Property(name, value)),
-  );
-  const vendor = label(image, VENDOR_LABEL);
-  const authors = label(image, AUTHORS_LABEL);
-  const common = {
-    properties,
-    ...(vendor ? { supplier: new Models.OrganizationalEntity({ name: vendor }) } : {}),
-    // CycloneDX 1.5 has the free-text `author`; 1.6 deprecates it for `authors`, which is added after
-    // normalisation (the library does not model it on components): see withExtras().
-    ...(authors && opts.specVersion === "1.5" ? { author: authors } : {}),
-  };
+  written: SpecVersion,
+): Promise<Component> {
+  let c: Component;
   if (isUnresolved(image)) {
-    return new Models.Component(Enums.ComponentType.Container, image.name, {
-      bomRef: `unresolved:${image.input}`,
-      ...(image.tag ? { version: image.tag } : {}),
-      ...common,
-    });
+    c = { type: "container", name: image.name, bomRef: `unresolved:${image.input}` };
+    if (image.tag) c.version = image.tag;
+  } else {
+    const purl = await imagePurl(image);
+    c = {
+      type: "container",
+      name: image.origin.repository,
+      version: image.manifest.digest,
+      bomRef: purl,
+      purl,
+      hashes: [{ alg: "SHA-256", content: digestHex(image.manifest.digest) }],
+    };
   }
-  const purl = await imagePurl(image);
-  return new Models.Component(Enums.ComponentType.Container, image.origin.repository, {
-    bomRef: purl,
-    version: image.manifest.digest,
-    purl,
-    hashes: new Models.HashDictionary([[Enums.HashAlgorithm["SHA-256"], digestHex(image.manifest.digest)]]),
-    ...common,
-  });
+  const vendor = label(image, VENDOR_LABEL);
+  if (vendor) c.supplier = vendor;
+  // CycloneDX 1.5 has the free-text `author`; 1.6 deprecates it for `authors`.
+  const authors = label(image, AUTHORS_LABEL);
+  if (authors && opts.specVersion === "1.5") c.author = authors;
+  if (authors && written !== "1.5") c.authors = authors;
+  const properties = imageProperties(image, opts.includeEnv).map(([name, value]) => ({ name, value }));
+  if (properties.length) c.properties = properties;
+  return c;
 }
 
-function toolComponent(lib: CycloneDxLibrary) {
-  const { Models, Enums } = lib;
-  return new Models.Component(Enums.ComponentType.Application, TOOL_NAME, {
+function toolComponent(): Component {
+  return {
+    type: "application",
+    name: TOOL_NAME,
     bomRef: `${TOOL_NAME}@${VERSION}`,
     version: VERSION,
-    externalReferences: new Models.ExternalReferenceRepository([
-      new Models.ExternalReference(PROJECT_URL, Enums.ExternalReferenceType.VCS),
-    ]),
-  });
-}
-
-/** What the library cannot model, added to its normalised output: component `authors` (1.6), `formulation`. */
-interface Extras {
-  /** bom-ref -> the authors text of that component. */
-  authors: Map<string, string>;
-  /** The build's formulation, with its container component. */
-  formulation?: { workflow: BuildWorkflow; container: InstanceType<CycloneDxLibrary["Models"]["Component"]> };
-  /** Attached components in normalised JSON, appended to the JSON output one per line. */
-  attached?: AttachedJson;
-}
-
-type Json = Record<string, unknown>;
-
-/** Add {@link Extras} to a JSON-normalised BOM (or component) in place. */
-function extendJson(node: Json, extras: Extras, formulation?: Json): void {
-  const visit = (c: unknown) => {
-    if (typeof c !== "object" || c === null) return;
-    const comp = c as Json;
-    const ref = comp["bom-ref"];
-    if (typeof ref === "string" && extras.authors.has(ref)) {
-      comp.authors = [{ name: extras.authors.get(ref) }];
-    }
-    if (Array.isArray(comp.components)) comp.components.forEach(visit);
+    externalReferences: [{ url: PROJECT_URL, type: "vcs" }],
   };
-  visit(node);
-  const metadata = node.metadata as Json | undefined;
-  if (metadata?.component) visit(metadata.component);
-  if (Array.isArray(node.components)) node.components.forEach(visit);
-  if (formulation) {
-    for (const c of formulation.components as unknown[]) visit(c);
-    node.formulation = [formulation];
-  }
 }
 
-/** Add {@link Extras} to an XML-normalised BOM (or component) in place. */
-function extendXml(node: XmlElement, extras: Extras, formulation?: XmlElement): void {
-  const visit = (e: XmlElement) => {
-    if (typeof e.children !== "object") return;
-    const children = [...(e.children as Iterable<XmlElement>)];
-    const ref = e.attributes?.["bom-ref"];
-    if (e.name === "component" && typeof ref === "string" && extras.authors.has(ref)) {
-      // bom-1.6.xsd: supplier, manufacturer, authors, author, publisher, group, name, ...
-      let at = 0;
-      while (at < children.length && ["supplier", "manufacturer"].includes(children[at].name)) at++;
-      const author = {
-        type: "element",
-        name: "author",
-        children: [{ type: "element", name: "name", children: extras.authors.get(ref)! }],
-      } as XmlElement;
-      children.splice(at, 0, { type: "element", name: "authors", children: [author] });
-    }
-    children.forEach(visit);
-    e.children = children;
-  };
-  visit(node);
-  if (formulation) {
-    visit(formulation);
-    node.children = [...(node.children as Iterable<XmlElement>), formulation];
-  }
-}
-
-/** Serialise `bom` with the library's normalisers, plus the extras, as JSON or XML text with a newline. */
+/**
+ * `bom` as JSON or XML text with a trailing newline, with the build's `formulation` (artifacts BOM) after the
+ * rest. With attached packages (`long`), JSON lists them one per line.
+ */
 async function serialise(
-  lib: CycloneDxLibrary,
-  bom: InstanceType<CycloneDxLibrary["Models"]["Bom"]>,
-  opts: Omit<SbomOptions, "clock" | "includeEnv">,
-  extras: Extras,
+  bom: Bom,
+  opts: Pick<SbomOptions, "format">,
+  extras: { formulation?: { workflow: BuildWorkflow; container: Component }; long?: boolean } = {},
 ): Promise<Uint8Array> {
-  const { Serialize, Spec } = lib;
-  const spec = opts.specVersion === "1.5" ? Spec.Spec1dot5 : Spec.Spec1dot6;
-  const options = { sortLists: false };
+  const { formulation, long } = extras;
   if (opts.format === "xml") {
-    // The library's own XML serialiser wants the optional peer `xmlbuilder2` (about 160 modules); its base
-    // class with this tool's small writer needs nothing more, and only XML output loads it.
+    // Only XML output loads the writer.
     const { stringifyXml } = await import("./xml.ts");
-    const factory = new Serialize.XML.Normalize.Factory(spec);
-    const formulation = extras.formulation
-      ? formulationXml(
-        extras.formulation.workflow,
-        factory.makeForComponent().normalize(
-          extras.formulation.container,
-          options,
-          "component",
-        ) as XmlElement,
-      )
-      : undefined;
-    class XmlSerializer extends Serialize.XmlBaseSerializer {
-      protected _serialize(root: XmlElement): string {
-        extendXml(root, extras, formulation);
-        return stringifyXml(root);
-      }
+    const root = bomXml(bom);
+    if (formulation) {
+      const children = root.children as XmlElement[];
+      children.push(formulationXml(formulation.workflow, componentXml(formulation.container)));
     }
-    return new TextEncoder().encode(new XmlSerializer(factory).serialize(bom, options));
+    return new TextEncoder().encode(stringifyXml(root));
   }
-  const factory = new Serialize.JSON.Normalize.Factory(spec);
-  const formulation = extras.formulation
-    ? formulationJson(
-      extras.formulation.workflow,
-      factory.makeForComponent().normalize(extras.formulation.container, options),
-    )
-    : undefined;
-  const writer = extras.attached ? (await import("./cyclonedx_attached.ts")) : undefined;
-  class JsonSerializer extends Serialize.JsonSerializer {
-    // deno-lint-ignore no-explicit-any
-    protected override _serialize(root: any): string {
-      extendJson(root as Json, extras, formulation);
-      if (!writer || !extras.attached) return `${JSON.stringify(root, null, 2)}\n`;
-      // Attached packages can be thousands: one per line (see cyclonedx_attached.ts).
-      const out = root as Record<string, unknown[] | undefined>;
-      out.components = [...(out.components ?? []), ...extras.attached.components];
-      out.dependencies = [...(out.dependencies ?? []), ...extras.attached.dependencies];
-      return `${writer.writeJson(out, writer.LONG_LISTS)}\n`;
-    }
+  const root = bomJson(bom);
+  if (formulation) {
+    root.formulation = [formulationJson(formulation.workflow, componentJson(formulation.container))];
   }
-  return new TextEncoder().encode(new JsonSerializer(factory).serialize(bom, options));
-}
-
-function authorsOf(image: DescribedImage, bomRef: string, specVersion: string): Map<string, string> {
-  const authors = label(image, AUTHORS_LABEL);
-  return authors && specVersion !== "1.5" ? new Map([[bomRef, authors]]) : new Map();
+  if (!long) return new TextEncoder().encode(`${JSON.stringify(root, null, 2)}\n`);
+  // Attached packages can be thousands: one per line (see cyclonedx_attached.ts).
+  const { LONG_LISTS, writeJson } = await import("./cyclonedx_attached.ts");
+  return new TextEncoder().encode(`${writeJson(root, LONG_LISTS)}\n`);
 }
 
 /**
@@ -421,33 +298,30 @@ function authorsOf(image: DescribedImage, bomRef: string, specVersion: string): 
  * ```
  */
 export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): Promise<Uint8Array> {
-  const lib = await loadCycloneDxLibrary();
-  const { Models } = lib;
-  const component = await imageComponent(lib, image, opts);
-  const bom = new Models.Bom({
+  const component = await imageComponent(image, opts, opts.specVersion);
+  const bom: Bom = {
+    specVersion: opts.specVersion,
     serialNumber: await serialNumber(image, opts),
-    metadata: new Models.Metadata({
-      timestamp: opts.clock.now(),
-      tools: new Models.Tools({ components: new Models.ComponentRepository([toolComponent(lib)]) }),
-      component,
-    }),
-  });
-  let attached: AttachedJson | undefined;
-  if (opts.attached && !isUnresolved(image)) {
+    metadata: { timestamp: opts.clock.now(), tools: [toolComponent()], component },
+    components: [],
+  };
+  const attached = opts.attached && !isUnresolved(image);
+  if (attached) {
     // The image's own attached SBOMs and provenance (cyclonedx_attached.ts): properties and references on the
     // image's component, the packages as components.
-    const { addAttached } = await import("./cyclonedx_attached.ts");
-    const spec = opts.specVersion === "1.5" ? lib.Spec.Spec1dot5 : lib.Spec.Spec1dot6;
-    attached = await addAttached(
-      lib,
-      { bom, component, spec, image, clock: opts.clock, json: opts.format !== "xml" },
-      opts.attached,
-    );
+    const { attachedParts } = await import("./cyclonedx_attached.ts");
+    const parts = await attachedParts(image, {
+      spec: opts.specVersion,
+      clock: opts.clock,
+      serialNumber: bom.serialNumber,
+      imageRef: component.bomRef!,
+    }, opts.attached!);
+    component.properties = [...component.properties ?? [], ...parts.properties];
+    if (parts.externalReferences.length) component.externalReferences = parts.externalReferences;
+    bom.serialNumber = parts.serialNumber;
+    bom.components = parts.components;
   }
-  return await serialise(lib, bom, opts, {
-    authors: authorsOf(image, component.bomRef.value!, opts.specVersion),
-    ...(attached ? { attached } : {}),
-  });
+  return await serialise(bom, opts, { long: attached });
 }
 
 /**
@@ -463,14 +337,8 @@ export async function cyclonedxComponent(
   image: DescribedImage,
   opts: Omit<SbomOptions, "format">,
 ): Promise<Uint8Array> {
-  const lib = await loadCycloneDxLibrary();
-  const component = await imageComponent(lib, image, opts);
-  const spec = opts.specVersion === "1.5" ? lib.Spec.Spec1dot5 : lib.Spec.Spec1dot6;
-  const json = new lib.Serialize.JSON.Normalize.Factory(spec).makeForComponent().normalize(component, {
-    sortLists: false,
-  }) as unknown as Json;
-  extendJson(json, { authors: authorsOf(image, component.bomRef.value!, opts.specVersion) });
-  return new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`);
+  const component = componentJson(await imageComponent(image, opts, opts.specVersion));
+  return new TextEncoder().encode(`${JSON.stringify(component, null, 2)}\n`);
 }
 
 /**
@@ -486,20 +354,16 @@ export async function cyclonedxComponent(
  * ```
  */
 export async function artifactsBom(image: DescribedImage, opts: ArtifactsBomOptions): Promise<Uint8Array> {
-  const lib = await loadCycloneDxLibrary();
-  const { Models, Enums } = lib;
   const cb = opts.codebuild ?? {};
-  const type = Object.values(Enums.ComponentType).includes(opts.artifactType as never)
-    ? opts.artifactType as InstanceType<typeof Models.Component>["type"]
-    : Enums.ComponentType.File;
-  const artifacts = opts.artifacts.map((a) =>
-    new Models.Component(type, a.name, {
-      bomRef: `artifact:${a.name}`,
-      hashes: new Models.HashDictionary([[Enums.HashAlgorithm["SHA-256"], a.digest.sha256]]),
-    })
-  );
-  const container = await imageComponent(lib, image, opts);
-  const containerRef = container.bomRef.value!;
+  const type = supportsComponentType("1.6", opts.artifactType) ? opts.artifactType : "file";
+  const artifacts = opts.artifacts.map((a): Component => ({
+    type,
+    name: a.name,
+    bomRef: `artifact:${a.name}`,
+    hashes: [{ alg: "SHA-256", content: a.digest.sha256 }],
+  }));
+  const container = await imageComponent(image, opts, "1.6");
+  const containerRef = container.bomRef!;
   // In CodeBuild, the build runs in CODEBUILD_BUILD_IMAGE: the image is its runtime only when it is that one.
   const input = isUnresolved(image) ? image.input : image.origin.input;
   const environment = cb.buildImage ? environmentImageRelation(input, cb.buildImage) : undefined;
@@ -520,7 +384,7 @@ export async function artifactsBom(image: DescribedImage, opts: ArtifactsBomOpti
     ...(cb.startedOn ? { timeStart: cb.startedOn } : {}),
     containerRef,
     ranIn: environment === undefined || environment === "true",
-    outputs: artifacts.map((a) => a.bomRef.value!),
+    outputs: artifacts.map((a) => a.bomRef!),
     ...(cb.sourceRepoUrl ? { source: { url: plainUrl(cb.sourceRepoUrl) } } : {}),
     properties: [
       ["projectArn", cb.projectArn],
@@ -531,19 +395,17 @@ export async function artifactsBom(image: DescribedImage, opts: ArtifactsBomOpti
       ["environmentImage", environment],
     ].filter(([, v]) => v !== undefined).map(([k, v]) => [`${PROPERTY_NAMESPACE}:codebuild:${k}`, v!]),
   };
-  const bom = new Models.Bom({
+  const bom: Bom = {
+    specVersion: "1.6",
     serialNumber: serial,
-    metadata: new Models.Metadata({
+    metadata: {
       timestamp: opts.clock.now(),
-      tools: new Models.Tools({ components: new Models.ComponentRepository([toolComponent(lib)]) }),
+      tools: [toolComponent()],
       ...(artifacts.length === 1 ? { component: artifacts[0] } : {}),
-    }),
-    ...(artifacts.length > 1 ? { components: new Models.ComponentRepository(artifacts) } : {}),
-  });
-  return await serialise(lib, bom, { ...opts, specVersion: "1.6" }, {
-    authors: authorsOf(image, containerRef, "1.6"),
-    formulation: { workflow, container },
-  });
+    },
+    components: artifacts.length > 1 ? artifacts : [],
+  };
+  return await serialise(bom, opts, { formulation: { workflow, container } });
 }
 
 /**

@@ -1,13 +1,14 @@
 /**
- * CycloneDX 1.6 `formulation` (how the artifacts were made), which `@cyclonedx/cyclonedx-library` does not
- * model: one formula holding the build container as a component and one workflow for the build, whose one task
- * ran in that container (`runtimeTopology`, when that is known) and produced the artifacts (`outputs`). Written as JSON (an object
- * for the BOM's `formulation` array) and as XML (elements in the order bom-1.6.xsd requires); the container
- * component itself is normalised by the library and passed in, already serialised for each format.
+ * CycloneDX 1.6 `formulation` (how the artifacts were made): one formula holding the build container as a
+ * component and one workflow for the build, whose one task ran in that container (`runtimeTopology`, when
+ * that is known) and produced the artifacts (`outputs`). Written as JSON (an object for the BOM's
+ * `formulation` array) and as XML (elements in the order bom-1.6.xsd requires); the container component is
+ * passed in already written for each format (`cyclonedx_nodes.ts`).
  *
  * @module
  */
 
+import { el } from "./cyclonedx_nodes.ts";
 import type { XmlElement } from "./xml.ts";
 
 /** The build, as a workflow of one task. */
@@ -40,8 +41,8 @@ export interface BuildWorkflow {
 const ref = (r: string) => ({ ref: r });
 
 /**
- * The formula as JSON (an element of the BOM's `formulation` array), with `container` the library's JSON
- * normalisation of the build container component.
+ * The formula as JSON (an element of the BOM's `formulation` array), with `container` the build container
+ * component as JSON.
  */
 export function formulationJson(w: BuildWorkflow, container: unknown): Record<string, unknown> {
   const task: Record<string, unknown> = {
@@ -71,23 +72,11 @@ export function formulationJson(w: BuildWorkflow, container: unknown): Record<st
   return { "bom-ref": w.formulaRef, components: [container], workflows: [workflow] };
 }
 
-function el(
-  name: string,
-  children?: XmlElement["children"],
-  attributes?: XmlElement["attributes"],
-): XmlElement {
-  const e: XmlElement = { type: "element", name };
-  if (attributes) e.attributes = attributes;
-  if (children !== undefined) e.children = children;
-  return e;
-}
-
 const refs = (r: string) => el("resourceReferences", [el("resourceReference", [el("ref", r)])]);
 const topology = (r: string) => el("runtimeTopology", [el("dependency", undefined, { ref: r })]);
 
 /**
- * The `<formulation>` element, with `container` the library's XML normalisation of the build container
- * component (a `<component>` element).
+ * The `<formulation>` element, with `container` the build container component as a `<component>` element.
  */
 export function formulationXml(w: BuildWorkflow, container: XmlElement): XmlElement {
   const task: XmlElement[] = [

@@ -6,6 +6,7 @@
  */
 
 import type { ResolvedImage } from "../image.ts";
+import { ociPurl } from "./purl.ts";
 
 /** Hex part of a `sha256:<hex>` digest (the text unchanged when it has no `algorithm:` prefix). */
 export function digestHex(digest: string): string {
@@ -16,9 +17,8 @@ export function digestHex(digest: string): string {
 /**
  * The image's package URL per the purl-spec `oci` type:
  * `pkg:oci/<last repository segment>@sha256:<platform manifest hex>?arch=<arch>&repository_url=<registry>/<repository>&tag=<tag>`.
- * Qualifiers are encoded and sorted by packageurl-js (so `/` in repository_url is `%2F`); `tag` is omitted
- * without a tag, `repository_url` for an OCI layout (a local path is no repository URL). packageurl-js is
- * loaded lazily.
+ * Qualifiers are encoded and sorted as `purl.ts` says (so `/` in repository_url is `%2F`); `tag` is omitted
+ * without a tag, `repository_url` for an OCI layout (a local path is no repository URL).
  *
  * @example
  * ```ts
@@ -26,15 +26,20 @@ export function digestHex(digest: string): string {
  * // "pkg:oci/os_build_env@sha256:...?arch=amd64&repository_url=7727...amazonaws.com%2Fos_build_env&tag=latest"
  * ```
  */
-export async function imagePurl(image: ResolvedImage): Promise<string> {
-  const { PackageURL } = await import("packageurl-js");
-  const { origin } = image;
-  const segments = origin.repository.split("/").filter((s) => s !== "");
-  const name = segments.at(-1) ?? "image";
-  const qualifiers: Record<string, string> = { arch: image.platform.architecture };
-  if (origin.kind === "registry") qualifiers.repository_url = `${origin.registry}/${origin.repository}`;
-  if (origin.tag) qualifiers.tag = origin.tag;
-  return new PackageURL("oci", undefined, name, image.manifest.digest, qualifiers, undefined).toString();
+export function imagePurl(image: ResolvedImage): Promise<string> {
+  // A promise, as when packageurl-js was loaded here; an image whose purl cannot be formed rejects it.
+  return Promise.try(() => {
+    const { origin } = image;
+    const qualifiers: Record<string, string> = { arch: image.platform.architecture };
+    if (origin.kind === "registry") qualifiers.repository_url = `${origin.registry}/${origin.repository}`;
+    if (origin.tag) qualifiers.tag = origin.tag;
+    return ociPurl({ name: purlName(image), version: image.manifest.digest, qualifiers });
+  });
+}
+
+/** The purl name of the image's repository: its last segment (`image` when it has none). */
+export function purlName(image: ResolvedImage): string {
+  return image.origin.repository.split("/").filter((s) => s !== "").at(-1) ?? "image";
 }
 
 /** `registry/repository:tag`, or `registry/repository@digest` without a tag (the platform manifest digest). */

@@ -1,17 +1,18 @@
 /**
- * A small XML writer for the CycloneDX library's normalised XML tree (`SimpleXml.Element`, what its
- * `XmlBaseSerializer` produces), so XML SBOMs need no XML library: the tree is elements, attributes, text and
- * comments, written as an XML 1.0 document with two-space indentation.
+ * A small XML writer for the CycloneDX documents' element trees (`cyclonedx_nodes.ts`; the shape is the
+ * `SimpleXml.Element` of `@cyclonedx/cyclonedx-library`, whose normalisers built them in earlier releases),
+ * so XML SBOMs need no XML library: the tree is elements, attributes, text and comments, written as an XML
+ * 1.0 document with two-space indentation.
  *
  * Every text and attribute value is made XML-safe: `& < > "` escaped, and characters XML 1.0 cannot carry (C0
  * controls other than tab, CR and LF; U+FFFE, U+FFFF; lone surrogates), which an image's labels and history
- * may hold, replaced by U+FFFD. Element and attribute names come from the library's schema, never from the
+ * may hold, replaced by U+FFFD. Element and attribute names come from the CycloneDX schema, never from the
  * image.
  *
  * @module
  */
 
-/** An element of the tree, as the CycloneDX library normalises a BOM (its `SimpleXml.Element`). */
+/** An element of the tree (the CycloneDX library's `SimpleXml.Element`). */
 export interface XmlElement {
   type: "element";
   name: string;
