@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import process from "node:process";
+import { assertValidCycloneDx } from "./support/cyclonedx_schema.ts";
 import { referrersTag } from "../src/attachments.ts";
 import { type AttachedDocument, MAX_ATTACHED_DOCUMENT_BYTES } from "../src/attachments.ts";
 import { type AttachedInventory, attachedInventory } from "../src/formats/attached_sbom.ts";
@@ -47,30 +47,6 @@ const SLSA_V1 = "https://slsa.dev/provenance/v1";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
-
-const validators = new Map<string, { validate(data: string): Promise<unknown> }>();
-
-/** The library's strict JSON validator (ajv over the official schemas it ships in res/schema/). */
-async function assertValidCycloneDx(text: string, spec: "1.6" | "1.5" = "1.6"): Promise<Json> {
-  let v = validators.get(spec);
-  if (!v) {
-    (process as { noDeprecation?: boolean }).noDeprecation = true;
-    await Promise.all([import("ajv"), import("ajv-formats"), import("ajv-formats-draft2019")]);
-    const [{ JsonStrictValidator }, { Version }] = await Promise.all([
-      import("@cyclonedx/cyclonedx-library/Validation"),
-      import("@cyclonedx/cyclonedx-library/Spec"),
-    ]);
-    v = new JsonStrictValidator(spec === "1.5" ? Version.v1dot5 : Version.v1dot6);
-    validators.set(spec, v);
-  }
-  const errors = await v.validate(text);
-  assert.equal(
-    errors,
-    null,
-    `SBOM fails the CycloneDX ${spec} schema: ${JSON.stringify(errors)?.slice(0, 2000)}`,
-  );
-  return JSON.parse(text);
-}
 
 async function ok(args: string[], env: Record<string, string> = {}) {
   const r = await cli(args, { env });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { golden } from "./support/golden.ts";
-import process from "node:process";
+import { assertValidCycloneDx, strictValidator } from "./support/cyclonedx_schema.ts";
 import { SaxesParser } from "saxes";
 import {
   artifactsBom,
@@ -41,29 +41,8 @@ type SpecVersion = SbomOptions["specVersion"];
 // ---------------------------------------------------------------------------------------------------------------
 // Validation: the library's strict JSON schema validator (ajv), and a strict XML parser (saxes) for XML output.
 
-const validators = new Map<SpecVersion, { validate(data: string): Promise<unknown> }>();
-
-async function strictValidator(spec: SpecVersion) {
-  let v = validators.get(spec);
-  if (!v) {
-    // The validator's optional peers must be in the module graph for the library's require() to find them.
-    // ajv-formats-draft2019 requires node:punycode, whose deprecation warning would clutter the test output.
-    (process as { noDeprecation?: boolean }).noDeprecation = true;
-    await Promise.all([import("ajv"), import("ajv-formats"), import("ajv-formats-draft2019")]);
-    const [{ JsonStrictValidator }, { Version }] = await Promise.all([
-      import("@cyclonedx/cyclonedx-library/Validation"),
-      import("@cyclonedx/cyclonedx-library/Spec"),
-    ]);
-    v = new JsonStrictValidator(spec === "1.5" ? Version.v1dot5 : Version.v1dot6);
-    validators.set(spec, v);
-  }
-  return v;
-}
-
 async function assertValidJson(text: string, spec: SpecVersion): Promise<Json> {
-  const errors = await (await strictValidator(spec)).validate(text);
-  assert.equal(errors, null, `SBOM fails CycloneDX ${spec} strict schema: ${JSON.stringify(errors)}`);
-  return JSON.parse(text);
+  return await assertValidCycloneDx(text, spec);
 }
 
 interface XmlElement {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { ARTIFACT_TYPES } from "../formats/artifact_types.ts";
+
 /** One option. */
 export interface OptionSpec {
   /** Long name, kebab-case, without dashes: `image-uri`. */
@@ -106,17 +108,8 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
-/** The artifact types `--subject-type` accepts (CycloneDX component types; `src/formats/cyclonedx.ts`). */
-export const SUBJECT_TYPES = [
-  "file",
-  "firmware",
-  "operating-system",
-  "application",
-  "library",
-  "container",
-  "device",
-  "data",
-] as const;
+/** The artifact types `--subject-type` accepts (CycloneDX component types). */
+export const SUBJECT_TYPES = ARTIFACT_TYPES;
 
 /** `--subject-type`: `sbom` and `capture`. */
 const SUBJECT_TYPE: OptionSpec = {

@@ -55,6 +55,7 @@
  * @module
  */
 
+import type { ArtifactType } from "./artifact_types.ts";
 import { type CodeBuildContext, environmentImageRelation } from "../ci/codebuild.ts";
 import { type DescribedImage, isUnresolved, resolvedBy, type Subject } from "../image.ts";
 import { rfc3339 } from "../time.ts";
@@ -97,24 +98,14 @@ export interface SbomOptions {
   attached?: AttachedInventory;
 }
 
-/** CycloneDX component types an artifact may have (`--subject-type`). */
-export const ARTIFACT_TYPES = [
-  "file",
-  "firmware",
-  "operating-system",
-  "application",
-  "library",
-  "container",
-  "device",
-  "data",
-] as const;
+export { ARTIFACT_TYPES } from "./artifact_types.ts";
 
 /** What the artifacts BOM describes besides the image it was built in. */
 export interface ArtifactsBomOptions extends SbomOptions {
   /** The build's outputs (at least one). */
   artifacts: Subject[];
   /** Their CycloneDX component type. */
-  artifactType: (typeof ARTIFACT_TYPES)[number];
+  artifactType: ArtifactType;
   /** What CodeBuild says about the build (empty outside CodeBuild). */
   codebuild?: CodeBuildContext;
 }
