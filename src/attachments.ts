@@ -25,6 +25,7 @@
  * @module
  */
 
+import { decodeUtf8 } from "./bytes.ts";
 import { parseDigest } from "./digest.ts";
 import { DigestMismatchError, ManifestError, TooLargeError, ToolError, UnsupportedError } from "./errors.ts";
 import type { Blob, Descriptor, ImageIndex, ImageManifest, ResolvedImage } from "./image.ts";
@@ -470,7 +471,7 @@ function expectation(a: Attachment, layer: AttachmentLayer): DocumentKind | "sta
 
 function parseJson(bytes: Uint8Array): unknown {
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    return JSON.parse(decodeUtf8(bytes));
   } catch {
     return undefined;
   }
