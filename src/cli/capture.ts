@@ -115,16 +115,15 @@ export async function capture(ctx: RunContext, opts: CaptureOptions): Promise<st
 
   const { hashSubjects } = await import("../subjects.ts");
   // The formatters load while the registry answers.
-  const loadFormats = () => Promise.all([import("../formats/cyclonedx.ts"), import("../formats/slsa.ts")]);
-  let formats: ReturnType<typeof loadFormats> | undefined;
-  const [{ image, attached }, hashed] = await Promise.all([
-    describeImage(ctx, opts.includeAttached ? SBOM_DOCUMENTS : undefined, () => {
-      formats = loadFormats();
-      formats.catch(() => {}); // awaited below, unless the image cannot be read
-    }),
+  const [{ image, attached, loaded }, hashed] = await Promise.all([
+    describeImage(
+      ctx,
+      opts.includeAttached ? SBOM_DOCUMENTS : undefined,
+      () => Promise.all([import("../formats/cyclonedx.ts"), import("../formats/slsa.ts")]),
+    ),
     hashSubjects(subjects),
   ]);
-  const [{ artifactsBom, cyclonedxSbom }, { provenance }] = await (formats ?? loadFormats());
+  const [{ artifactsBom, cyclonedxSbom }, { provenance }] = loaded;
   const xml = opts.format === "cyclonedx-xml";
   const files: { name: string; bytes: Uint8Array }[] = [];
   const add = (file: string, bytes: Uint8Array) => files.push({ name: nameOf(file), bytes });

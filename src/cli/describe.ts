@@ -21,40 +21,50 @@ export function resolveFor(ctx: RunContext, source: ImageSource): Promise<Resolv
   return resolveImage(source, { ...ctx, now: ctx.clock().sourceDateEpoch === undefined ? undefined : false });
 }
 
-/** What {@link describeImage} found. */
-export interface Described {
+/** What {@link describeImage} found, and what it loaded. */
+export interface Described<T> {
   image: DescribedImage;
   /** The attached documents of the kinds asked for (a resolved image only). */
   attached?: AttachedResult;
+  /** What `load` gave. */
+  loaded: T;
 }
 
 /**
  * The image `sbom`, `provenance` and `capture` describe (a warning line for one that cannot be resolved), and,
- * when `attached` names document kinds, the image's own attached documents of those kinds. `whileWaiting` is
- * called once the first request is on the wire (or at once, when there is none to make): the place to start
- * loading the formatters, so that their load overlaps the round trips instead of following them.
+ * when `attached` names document kinds, the image's own attached documents of those kinds. `load` (the
+ * command's formatters) starts once the first request is on the wire, or at once when there is none to make:
+ * its load overlaps the round trips instead of following them.
  */
-export async function describeImage(
+export async function describeImage<T>(
   ctx: RunContext,
-  attached?: ReadonlySet<DocumentKind>,
-  whileWaiting: () => void = () => {},
-): Promise<Described> {
+  attached: ReadonlySet<DocumentKind> | undefined,
+  load: () => Promise<T>,
+): Promise<Described<T>> {
+  let loading: Promise<T> | undefined;
+  const startLoad = () => {
+    loading = load();
+    loading.catch(() => {}); // awaited below, unless the image cannot be read
+  };
   if (ctx.unresolved) {
-    whileWaiting();
+    startLoad();
     ctx.warn(`${ctx.input} is ${ctx.unresolved.reason}; the documents describe it by name and tag only`);
     if (attached) ctx.log?.("attachments: not looked for, the image was not resolved");
-    return { image: ctx.unresolved };
+    return { image: ctx.unresolved, loaded: await loading! };
   }
   await using source = await ctx.openSource();
-  // resolveImage sends the first request before its first await: the loads start behind it.
+  const attachments = attached ? await import("./attachments.ts") : undefined;
+  // resolveImage sends the first request before its first await: the loads start behind it. Nothing is awaited
+  // between here and the image, so a failed request is never a rejection without a handler.
   const resolving = resolveFor(ctx, source);
-  whileWaiting();
-  if (!attached) return { image: await resolving };
+  startLoad();
   // The attachments take more round trips: their code loads while the image's requests are on the wire.
-  const { preloadAttached, readAttached } = await import("./attachments.ts");
-  preloadAttached();
+  attachments?.preloadAttached();
   const image = await resolving;
-  return { image, attached: await readAttached(ctx, source, image, attached) };
+  const found = attachments && attached
+    ? await attachments.readAttached(ctx, source, image, attached)
+    : undefined;
+  return { image, ...(found ? { attached: found } : {}), loaded: await loading! };
 }
 
 /** For `get_manifest` and `get_digest_metadata`: there are no registry bytes of an AWS-managed image to print. */

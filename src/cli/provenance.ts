@@ -65,19 +65,14 @@ export async function provenanceCommand(ctx: RunContext, opts: ProvenanceCommand
   const { hashSubjects } = await import("../subjects.ts");
   // Hash the (possibly many-GB) subjects while the registry answers.
   // With --include-attached, the image's own provenance is named on its resolvedDependencies entry.
-  let formatter: Promise<typeof import("../formats/slsa.ts")> | undefined;
-  const [{ image, attached }, subjects] = await Promise.all([
+  const [{ image, attached, loaded: { provenance } }, subjects] = await Promise.all([
     describeImage(
       ctx,
       opts.includeAttached ? PROVENANCE_DOCUMENTS : undefined,
-      () => {
-        formatter = import("../formats/slsa.ts");
-        formatter.catch(() => {}); // awaited below, unless the image cannot be read
-      },
+      () => import("../formats/slsa.ts"),
     ),
     format === "descriptor" ? Promise.resolve([]) : hashSubjects((opts.subject ?? []).map(ctx.resolve)),
   ]);
-  const { provenance } = await (formatter ?? import("../formats/slsa.ts"));
   const statement = await provenance(image, {
     format,
     subjects,

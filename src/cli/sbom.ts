@@ -45,16 +45,14 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
     : Promise.resolve([]);
   // With --include-attached, the image's own SBOMs and provenance are merged in; without, nothing more is read.
   // The formatter loads while the registry answers.
-  let formatter: Promise<typeof import("../formats/cyclonedx.ts")> | undefined;
-  const [{ image, attached }, subjects] = await Promise.all([
-    describeImage(ctx, opts.includeAttached ? SBOM_DOCUMENTS : undefined, () => {
-      formatter = import("../formats/cyclonedx.ts");
-      // Handled here too: when the image cannot be read, nobody awaits the load.
-      formatter.catch(() => {});
-    }),
+  const [{ image, attached, loaded: cdx }, subjects] = await Promise.all([
+    describeImage(
+      ctx,
+      opts.includeAttached ? SBOM_DOCUMENTS : undefined,
+      () => import("../formats/cyclonedx.ts"),
+    ),
     hashing,
   ]);
-  const cdx = await (formatter ?? import("../formats/cyclonedx.ts"));
   const common = {
     specVersion: opts.specVersion ?? "1.6",
     includeEnv: opts.includeEnv === true,
