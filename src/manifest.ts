@@ -5,6 +5,7 @@
  * @module
  */
 
+import { decodeUtf8 } from "./bytes.ts";
 import { parseDigest } from "./digest.ts";
 import { ManifestError, PlatformNotFoundError, UnsupportedError } from "./errors.ts";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from "./image.ts";
@@ -35,7 +36,7 @@ const SCHEMA1_TYPES = new Set<string>([MediaTypes.dockerSchema1, MediaTypes.dock
 
 function parseJson(bytes: Uint8Array, what: string): unknown {
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    return JSON.parse(decodeUtf8(bytes));
   } catch (err) {
     throw new ManifestError(`${what} is not valid JSON (${(err as Error).message.slice(0, 120)})`);
   }

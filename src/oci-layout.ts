@@ -14,6 +14,7 @@
  * @module
  */
 
+import { decodeUtf8 } from "./bytes.ts";
 import { readLocalFile } from "./files.ts";
 import { parseDigest, verifyDigest, verifySize } from "./digest.ts";
 import {
@@ -159,22 +160,6 @@ function basename(path: string): string {
 
 function errText(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ").slice(0, 160);
-}
-
-/** Read a regular file, refusing it above `max` bytes before and while reading (see `files.ts`). */
-async function readCapped(
-  path: string,
-  max: number,
-  onTooLarge: (size: number) => never,
-  notRegular: () => never,
-): Promise<Uint8Array> {
-  const file = await readLocalFile(path, {
-    max,
-    what: "file",
-    notRegular: () => notRegular(),
-    tooLarge: (size) => onTooLarge(size ?? max + 1),
-  });
-  return file.bytes;
 }
 
 /** An OCI image layout opened for reading. Create with {@link openOciLayout}. */
@@ -330,18 +315,20 @@ export class OciLayoutSource implements ImageSource {
   ): Promise<Uint8Array> {
     const { algorithm, hex } = parseDigest(digest);
     const what = `${kind} ${digest} in ${this.path}`;
-    const tooLarge = (n: number): never => {
-      throw new TooLargeError(`${what} is ${n} bytes, over the ${max}-byte limit for ${kind}s`, {
+    const tooLarge = (n = max + 1) =>
+      new TooLargeError(`${what} is ${n} bytes, over the ${max}-byte limit for ${kind}s`, {
         hint: "the layout is damaged or not an image layout the tool reads",
       });
-    };
-    if (size !== undefined && size > max) tooLarge(size);
+    if (size !== undefined && size > max) throw tooLarge(size);
     const file = join(this.#dir, "blobs", algorithm, hex);
     let bytes: Uint8Array;
     try {
-      bytes = await readCapped(file, max, tooLarge, () => {
-        throw new ManifestError(`${file} is not a regular file`);
-      });
+      ({ bytes } = await readLocalFile(file, {
+        max,
+        what: "file",
+        tooLarge,
+        notRegular: () => new ManifestError(`${file} is not a regular file`),
+      }));
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) {
         throw new NotFoundError(`${kind} ${digest} not found in the OCI layout ${this.path} (no ${file})`, {
@@ -368,17 +355,16 @@ function abbreviate(items: string[], max = 20): string {
 async function readLayoutFile(path: string, file: string, hint: string): Promise<string> {
   const full = join(path, file);
   try {
-    const bytes = await readCapped(
-      full,
-      file === "index.json" ? MAX_INDEX_JSON_BYTES : MAX_LAYOUT_FILE_BYTES,
-      (n) => {
-        throw new ConfigError(`${full} is too large (${n} bytes) to be an OCI layout's ${file}`, { hint });
-      },
-      () => {
-        throw new ConfigError(`${path} is not an OCI image layout: ${full} is not a regular file`, { hint });
-      },
-    );
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    const max = file === "index.json" ? MAX_INDEX_JSON_BYTES : MAX_LAYOUT_FILE_BYTES;
+    const { bytes } = await readLocalFile(full, {
+      max,
+      what: "file",
+      tooLarge: (n = max + 1) =>
+        new ConfigError(`${full} is too large (${n} bytes) to be an OCI layout's ${file}`, { hint }),
+      notRegular: () =>
+        new ConfigError(`${path} is not an OCI image layout: ${full} is not a regular file`, { hint }),
+    });
+    return decodeUtf8(bytes);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     if (err instanceof Deno.errors.NotFound) {

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { decodeUtf8 } from "../bytes.ts";
 import { ManifestError } from "../errors.ts";
 
 /**
@@ -20,7 +21,7 @@ import { ManifestError } from "../errors.ts";
 export function prettyJson(bytes: Uint8Array): Uint8Array {
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = decodeUtf8(bytes);
     JSON.parse(text); // validates; the values are copied from the text, not from this
   } catch {
     throw new ManifestError("cannot pretty-print: the content is not JSON");

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { decodeUtf8 } from "../bytes.ts";
 import { ConfigError, SigningError, ToolError, VerificationError } from "../errors.ts";
 import { Asn1Error, children, ecdsaDerToP1363, Oid, oidText, pemBlocks, readOnly, Tag } from "./asn1.ts";
 
@@ -116,7 +117,7 @@ export async function verifyEnvelope(
   const key = await importVerifyingKey(publicKeyPem, "the public key");
   let doc: unknown;
   try {
-    doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(envelope));
+    doc = JSON.parse(decodeUtf8(envelope));
   } catch {
     throw new VerificationError("the DSSE envelope is not UTF-8 JSON");
   }
