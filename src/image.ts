@@ -154,6 +154,11 @@ export function isUnresolved(image: DescribedImage): image is UnresolvedImage {
   return "unresolved" in image && image.unresolved === true;
 }
 
+/** The reference as the user gave it, for a resolved image or one described by name only. */
+export function imageInput(image: DescribedImage): string {
+  return isUnresolved(image) ? image.input : image.origin.input;
+}
+
 /** How an image's reference named it: by digest (pinned), by tag (may move), or as a layout's only image. */
 export function resolvedBy(origin: ImageOrigin): "digest" | "tag" | "only-image" {
   if (origin.digest) return "digest";

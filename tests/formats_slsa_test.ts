@@ -440,15 +440,17 @@ Deno.test("signed envelope: the golden statement, signed with the test key, veri
       `${dir}/sig.der`,
       Uint8Array.from(atob(storedEnv.signatures[0].sig), (c) => c.charCodeAt(0)),
     );
-    const ok = await runTool("openssl", [
-      "dgst",
-      "-sha256",
-      "-verify",
-      publicFile,
-      "-signature",
-      `${dir}/sig.der`,
-      `${dir}/pae.bin`,
-    ]);
+    const opensslVerify = () =>
+      runTool("openssl", [
+        "dgst",
+        "-sha256",
+        "-verify",
+        publicFile,
+        "-signature",
+        `${dir}/sig.der`,
+        `${dir}/pae.bin`,
+      ]);
+    const ok = await opensslVerify();
     assert.equal(ok.code, 0, ok.stderr);
     // A flipped payload byte fails both checks.
     const flipped = structuredClone(storedEnv);
@@ -457,15 +459,7 @@ Deno.test("signed envelope: the golden statement, signed with the test key, veri
     flipped.payload = btoa(String.fromCharCode(...bytes));
     assert.equal(verifiesWithNode(JSON.stringify(flipped), publicPem), false);
     await Deno.writeFile(`${dir}/pae.bin`, pae(flipped.payloadType, bytes));
-    const bad = await runTool("openssl", [
-      "dgst",
-      "-sha256",
-      "-verify",
-      publicFile,
-      "-signature",
-      `${dir}/sig.der`,
-      `${dir}/pae.bin`,
-    ]);
+    const bad = await opensslVerify();
     assert.notEqual(bad.code, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -157,7 +157,7 @@ export function resolveAgainst(cwd: string, path: string): string {
 
 /**
  * Build the run context from the parsed options. Throws {@link UsageError} for missing or bad options. The
- * deadline starts now; `signal` ends it early (the caller clears its timer when the run ends).
+ * `deadline` ends the run (the caller makes it: `AbortSignal.timeout(--timeout)`).
  *
  * @example
  * ```ts

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { describeError, printable } from "../errors.ts";
+import { describeError, printable, ToolError } from "../errors.ts";
 import { TOOL_NAME } from "../version.ts";
 import { parseCommandLine, usageLine } from "./app.ts";
 import type { AttachmentsCommandOptions } from "./attachments.ts";
@@ -93,13 +93,11 @@ export async function run(args: readonly string[], given: RunIO): Promise<number
     return await writeText(io, completionScript(argument as "bash" | "zsh" | "fish"));
   }
   // Loaded only now: help, the version and usage errors need none of it (their start-up is all their time).
-  const [{ makeContext, safeLine, timeoutSeconds }, { describeFailure }, { redactText }, { ToolError }] =
-    await Promise.all([
-      import("./context.ts"),
-      import("./advice.ts"),
-      import("../registry/transport/redact.ts"),
-      import("../errors.ts"),
-    ]);
+  const [{ makeContext, safeLine, timeoutSeconds }, { describeFailure }, { redactText }] = await Promise.all([
+    import("./context.ts"),
+    import("./advice.ts"),
+    import("../registry/transport/redact.ts"),
+  ]);
   let ctx: RunContext | undefined;
   try {
     // AbortSignal.timeout, not setTimeout: the first setTimeout of a process costs about 10 ms of start-up.

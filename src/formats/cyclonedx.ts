@@ -13,9 +13,10 @@
  * The image component: `version` is the platform manifest digest (what the image is, whatever the tag says
  * now); `supplier` is the `org.opencontainers.image.vendor` label and `authors` (1.6; `author` in 1.5) the
  * `org.opencontainers.image.authors` label, when the image has them; everything the manifest and config say
- * about it, and how its reference was resolved, is recorded as properties in this project's namespace. Indexes `<n>` are 0-based positions in the source array
- * (`layers`, `rootfs.diff_ids`, `history`, `config.Env`); history entries without `created_by` are skipped but
- * still counted, so `<n>` always points at the same entry of the config's `history`.
+ * about it, and how its reference was resolved, is recorded as properties in this project's namespace.
+ * Indexes `<n>` are 0-based positions in the source array (`layers`, `rootfs.diff_ids`, `history`,
+ * `config.Env`); history entries without `created_by` are skipped but still counted, so `<n>` always points at
+ * the same entry of the config's `history`.
  *
  * | Property name                                           | Value                                       |
  * | ------------------------------------------------------- | ------------------------------------------- |
@@ -57,7 +58,7 @@
 
 import type { ArtifactType } from "./artifact_types.ts";
 import { type CodeBuildContext, environmentImageRelation } from "../ci/codebuild.ts";
-import { type DescribedImage, isUnresolved, resolvedBy, type Subject } from "../image.ts";
+import { type DescribedImage, imageInput, isUnresolved, resolvedBy, type Subject } from "../image.ts";
 import { rfc3339 } from "../time.ts";
 import { PROJECT_URL, TOOL_NAME, VERSION } from "../version.ts";
 import type { AttachedInventory } from "./attached_sbom.ts";
@@ -356,8 +357,7 @@ export async function artifactsBom(image: DescribedImage, opts: ArtifactsBomOpti
   const container = await imageComponent(image, opts, "1.6");
   const containerRef = container.bomRef!;
   // In CodeBuild, the build runs in CODEBUILD_BUILD_IMAGE: the image is its runtime only when it is that one.
-  const input = isUnresolved(image) ? image.input : image.origin.input;
-  const environment = cb.buildImage ? environmentImageRelation(input, cb.buildImage) : undefined;
+  const environment = cb.buildImage ? environmentImageRelation(imageInput(image), cb.buildImage) : undefined;
   // Everything the BOM says goes into its reproducible serial number: two builds never share one.
   const extra = [
     "artifacts",

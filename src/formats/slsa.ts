@@ -28,7 +28,14 @@ import {
   isCodeBuild,
 } from "../ci/codebuild.ts";
 import { UsageError } from "../errors.ts";
-import { type DescribedImage, isUnresolved, resolvedBy, type ResolvedImage, type Subject } from "../image.ts";
+import {
+  type DescribedImage,
+  imageInput,
+  isUnresolved,
+  resolvedBy,
+  type ResolvedImage,
+  type Subject,
+} from "../image.ts";
 import { rfc3339 } from "../time.ts";
 import { repositoryUri, sourceUri } from "../url.ts";
 
@@ -177,7 +184,7 @@ async function facts(image: DescribedImage, opts: ProvenanceOptions): Promise<Fa
       advice: "builder-id",
     });
   }
-  const input = isUnresolved(image) ? image.input : image.origin.input;
+  const input = imageInput(image);
   const environmentImage = cb.buildImage ?? input;
   const extra: Record<string, string> = inCodeBuild && cb.buildImage
     ? { environment_image: environmentImageRelation(input, cb.buildImage) }
