@@ -6,14 +6,15 @@
  */
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { assertValidCycloneDx } from "./support/cyclonedx_schema.ts";
 import { referrersTag } from "../src/attachments.ts";
 import { type AttachedDocument, MAX_ATTACHED_DOCUMENT_BYTES } from "../src/attachments.ts";
 import { type AttachedInventory, attachedInventory } from "../src/formats/attached_sbom.ts";
 import { fixedClock } from "../src/formats/clock.ts";
 import { cyclonedxSbom } from "../src/formats/cyclonedx.ts";
-import { attachedParts } from "../src/formats/cyclonedx_attached.ts";
-import type { Component } from "../src/formats/cyclonedx_nodes.ts";
+import { attachedParts, writeJson } from "../src/formats/cyclonedx_attached.ts";
+import { type Component, componentJson } from "../src/formats/cyclonedx_nodes.ts";
 import { stringifyXml, type XmlElement } from "../src/formats/xml.ts";
 import { originalImage } from "./support/resolved_fixture.ts";
 import { nextLink } from "../src/registry/client.ts";
@@ -250,7 +251,7 @@ Deno.test("attachments: the components written for attached packages are what th
       serialNumber: "urn:uuid:00000000-0000-4000-8000-000000000000",
       imageRef: written.metadata.component["bom-ref"],
     }, inventory);
-    const models = parts.components.map(model);
+    const models = parts.components().map(model);
 
     // JSON: equal value for value and key for key (re-serialised compactly, key order shows).
     const jsonFactory = new Serialize.JSON.Normalize.Factory(spec);
@@ -299,6 +300,75 @@ Deno.test("attachments: the components written for attached packages are what th
     }]);
     assert.notEqual(doc.components[5]["bom-ref"], doc.components[6]["bom-ref"]);
   }
+});
+
+Deno.test("attachments: the JSON text written for attached packages is JSON.stringify of their components, for any package", async () => {
+  // JSON output writes each attached component as text straight from its package (the fast path); XML and the
+  // library comparison above go through the components. The two must agree for every package, odd ones too.
+  const text = fc.oneof(
+    fc.string(),
+    fc.string({ unit: "binary" }),
+    fc.constantFrom("", "constructor", "__proto__"),
+  );
+  const hexOf = (n: number) =>
+    fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEF"), minLength: n, maxLength: n });
+  const hash = fc.record({
+    alg: fc.oneof(fc.constantFrom("SHA-256", "SHA-1", "MD5", "SHA-512", "BLAKE3", "SHA3-384"), text),
+    content: fc.oneof(hexOf(64), hexOf(40), hexOf(32), hexOf(128), text),
+  });
+  const license = fc.oneof(
+    fc.record({ id: fc.oneof(fc.constantFrom("MIT", "apache-2.0", "GPL-2.0-only", "LicenseRef-x"), text) }),
+    fc.record({ name: text }),
+    fc.record({ expression: text }),
+  );
+  const pkg = fc.record({
+    name: text,
+    version: fc.option(text, { nil: undefined }),
+    group: fc.option(text, { nil: undefined }),
+    purl: fc.option(fc.oneof(fc.constant("pkg:npm/a@1"), text), { nil: undefined }),
+    type: fc.option(
+      fc.oneof(fc.constantFrom("library", "application", "cryptographic-asset", "firmware"), text),
+      {
+        nil: undefined,
+      },
+    ),
+    licenses: fc.array(license, { maxLength: 4 }),
+    hashes: fc.array(hash, { maxLength: 4 }),
+    documents: fc.array(fc.constantFrom(`sha256:${"a".repeat(64)}`, `sha256:${"b".repeat(64)}`), {
+      maxLength: 2,
+    }),
+  }, { requiredKeys: ["name", "licenses", "hashes", "documents"] });
+  const image = originalImage();
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(pkg, { maxLength: 6 }),
+      fc.constantFrom("1.6", "1.5"),
+      async (packages, spec) => {
+        const inventory: AttachedInventory = { sboms: [], provenance: [], packages, notes: [] };
+        const parts = await attachedParts(image, {
+          spec: spec as "1.6" | "1.5",
+          clock: fixedClock(1700000000),
+          serialNumber: "urn:uuid:00000000-0000-4000-8000-000000000000",
+          imageRef: "pkg:oci/original@sha256:x",
+        }, inventory);
+        const components = parts.components();
+        assert.deepEqual(parts.componentLines(), components.map((c) => JSON.stringify(componentJson(c))));
+        assert.deepEqual(parts.refs, components.map((c) => c.bomRef));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("attachments: writeJson is JSON.stringify(bom, null, 2) with the given entries appended one per line", () => {
+  fc.assert(fc.property(fc.jsonValue(), fc.array(fc.jsonValue(), { maxLength: 3 }), (value, extra) => {
+    const bom = { bomFormat: "CycloneDX", metadata: { value }, components: [value], dependencies: [] };
+    assert.equal(writeJson(bom, {}), JSON.stringify(bom, null, 2));
+    const lines = extra.map((v) => JSON.stringify(v));
+    const written = writeJson(bom, { components: lines, dependencies: lines });
+    assert.deepEqual(JSON.parse(written), { ...bom, components: [value, ...extra], dependencies: extra });
+    if (extra.length) assert.match(written, /"dependencies": \[\n {4}\S/);
+  }));
 });
 
 // ---------------------------------------------------------------------------------------------------------------

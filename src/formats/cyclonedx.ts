@@ -251,14 +251,18 @@ function toolComponent(): Component {
 
 /**
  * `bom` as JSON or XML text with a trailing newline, with the build's `formulation` (artifacts BOM) after the
- * rest. With attached packages (`long`), JSON lists them one per line.
+ * rest. The attached packages (`attached`: their components as JSON text and their bom-refs) go after `bom`'s
+ * own components and dependencies, one per line (JSON only: XML has them among `bom.components`).
  */
 async function serialise(
   bom: Bom,
   opts: Pick<SbomOptions, "format">,
-  extras: { formulation?: { workflow: BuildWorkflow; container: Component }; long?: boolean } = {},
+  extras: {
+    formulation?: { workflow: BuildWorkflow; container: Component };
+    attached?: { lines: string[]; refs: readonly string[] };
+  } = {},
 ): Promise<Uint8Array> {
-  const { formulation, long } = extras;
+  const { formulation, attached } = extras;
   if (opts.format === "xml") {
     // Only XML output loads the writer.
     const { stringifyXml } = await import("./xml.ts");
@@ -273,10 +277,14 @@ async function serialise(
   if (formulation) {
     root.formulation = [formulationJson(formulation.workflow, componentJson(formulation.container))];
   }
-  if (!long) return new TextEncoder().encode(`${JSON.stringify(root, null, 2)}\n`);
+  if (!attached) return new TextEncoder().encode(`${JSON.stringify(root, null, 2)}\n`);
   // Attached packages can be thousands: one per line (see cyclonedx_attached.ts).
-  const { LONG_LISTS, writeJson } = await import("./cyclonedx_attached.ts");
-  return new TextEncoder().encode(`${writeJson(root, LONG_LISTS)}\n`);
+  const { writeJson } = await import("./cyclonedx_attached.ts");
+  const lines = {
+    components: attached.lines,
+    dependencies: attached.refs.map((ref) => JSON.stringify({ ref })),
+  };
+  return new TextEncoder().encode(`${writeJson(root, lines)}\n`);
 }
 
 /**
@@ -297,8 +305,8 @@ export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): P
     metadata: { timestamp: opts.clock.now(), tools: [toolComponent()], component },
     components: [],
   };
-  const attached = opts.attached && !isUnresolved(image);
-  if (attached) {
+  let attached: { lines: string[]; refs: readonly string[] } | undefined;
+  if (opts.attached && !isUnresolved(image)) {
     // The image's own attached SBOMs and provenance (cyclonedx_attached.ts): properties and references on the
     // image's component, the packages as components.
     const { attachedParts } = await import("./cyclonedx_attached.ts");
@@ -311,9 +319,11 @@ export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): P
     component.properties = [...component.properties ?? [], ...parts.properties];
     if (parts.externalReferences.length) component.externalReferences = parts.externalReferences;
     bom.serialNumber = parts.serialNumber;
-    bom.components = parts.components;
+    // XML writes components; JSON writes their text, straight from the packages (the same, and much faster).
+    if (opts.format === "xml") bom.components = parts.components();
+    else attached = { lines: parts.componentLines(), refs: parts.refs };
   }
-  return await serialise(bom, opts, { long: attached });
+  return await serialise(bom, opts, { attached });
 }
 
 /**
