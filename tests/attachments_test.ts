@@ -13,7 +13,7 @@ import { type AttachedDocument, MAX_ATTACHED_DOCUMENT_BYTES } from "../src/attac
 import { type AttachedInventory, attachedInventory } from "../src/formats/attached_sbom.ts";
 import { fixedClock } from "../src/formats/clock.ts";
 import { cyclonedxSbom } from "../src/formats/cyclonedx.ts";
-import { attachedParts, writeJson } from "../src/formats/cyclonedx_attached.ts";
+import { attachedParts, ENTRY_SEPARATOR, writeJson } from "../src/formats/cyclonedx_attached.ts";
 import { type Component, componentJson } from "../src/formats/cyclonedx_nodes.ts";
 import { stringifyXml, type XmlElement } from "../src/formats/xml.ts";
 import { originalImage } from "./support/resolved_fixture.ts";
@@ -352,7 +352,10 @@ Deno.test("attachments: the JSON text written for attached packages is JSON.stri
           imageRef: "pkg:oci/original@sha256:x",
         }, inventory);
         const components = parts.components();
-        assert.deepEqual(parts.componentLines(), components.map((c) => JSON.stringify(componentJson(c))));
+        assert.equal(
+          parts.componentsText(),
+          components.map((c) => JSON.stringify(componentJson(c))).join(ENTRY_SEPARATOR),
+        );
         assert.deepEqual(parts.refs, components.map((c) => c.bomRef));
       },
     ),
@@ -364,10 +367,20 @@ Deno.test("attachments: writeJson is JSON.stringify(bom, null, 2) with the given
   fc.assert(fc.property(fc.jsonValue(), fc.array(fc.jsonValue(), { maxLength: 3 }), (value, extra) => {
     const bom = { bomFormat: "CycloneDX", metadata: { value }, components: [value], dependencies: [] };
     assert.equal(writeJson(bom, {}), JSON.stringify(bom, null, 2));
-    const lines = extra.map((v) => JSON.stringify(v));
-    const written = writeJson(bom, { components: lines, dependencies: lines });
-    assert.deepEqual(JSON.parse(written), { ...bom, components: [value, ...extra], dependencies: extra });
-    if (extra.length) assert.match(written, /"dependencies": \[\n {4}\S/);
+    const text = extra.map((v) => JSON.stringify(v)).join(ENTRY_SEPARATOR);
+    const written = writeJson(bom, { components: text, dependencies: text });
+    const json = (v: unknown) => JSON.parse(JSON.stringify(v)); // -0 is written as 0
+    assert.deepEqual(
+      JSON.parse(written),
+      json({ ...bom, components: [value, ...extra], dependencies: extra }),
+    );
+    // The lists named are one entry per line (their own entries too), the rest as JSON.stringify indents it.
+    const perLine = (items: unknown[]) =>
+      items.length ? `[\n    ${items.map((v) => JSON.stringify(v)).join(",\n    ")}\n  ]` : "[]";
+    const expected = JSON.stringify({ ...bom, components: "\0C", dependencies: "\0D" }, null, 2)
+      .replace('"\\u0000C"', () => perLine([value, ...extra]))
+      .replace('"\\u0000D"', () => perLine(extra));
+    assert.equal(written, expected);
   }));
 });
 

@@ -259,7 +259,7 @@ async function serialise(
   opts: Pick<SbomOptions, "format">,
   extras: {
     formulation?: { workflow: BuildWorkflow; container: Component };
-    attached?: { lines: string[]; refs: readonly string[] };
+    attached?: { components: string; refs: readonly string[] };
   } = {},
 ): Promise<Uint8Array> {
   const { formulation, attached } = extras;
@@ -279,12 +279,12 @@ async function serialise(
   }
   if (!attached) return new TextEncoder().encode(`${JSON.stringify(root, null, 2)}\n`);
   // Attached packages can be thousands: one per line (see cyclonedx_attached.ts).
-  const { writeJson } = await import("./cyclonedx_attached.ts");
-  const lines = {
-    components: attached.lines,
-    dependencies: attached.refs.map((ref) => JSON.stringify({ ref })),
+  const { ENTRY_SEPARATOR, writeJson } = await import("./cyclonedx_attached.ts");
+  const more = {
+    components: attached.components,
+    dependencies: attached.refs.map((ref) => JSON.stringify({ ref })).join(ENTRY_SEPARATOR),
   };
-  return new TextEncoder().encode(`${writeJson(root, lines)}\n`);
+  return new TextEncoder().encode(`${writeJson(root, more)}\n`);
 }
 
 /**
@@ -305,7 +305,7 @@ export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): P
     metadata: { timestamp: opts.clock.now(), tools: [toolComponent()], component },
     components: [],
   };
-  let attached: { lines: string[]; refs: readonly string[] } | undefined;
+  let attached: { components: string; refs: readonly string[] } | undefined;
   if (opts.attached && !isUnresolved(image)) {
     // The image's own attached SBOMs and provenance (cyclonedx_attached.ts): properties and references on the
     // image's component, the packages as components.
@@ -321,7 +321,7 @@ export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): P
     bom.serialNumber = parts.serialNumber;
     // XML writes components; JSON writes their text, straight from the packages (the same, and much faster).
     if (opts.format === "xml") bom.components = parts.components();
-    else attached = { lines: parts.componentLines(), refs: parts.refs };
+    else attached = { components: parts.componentsText(), refs: parts.refs };
   }
   return await serialise(bom, opts, { attached });
 }

@@ -72,11 +72,10 @@ export interface AttachedParts {
   /** The attached packages as components, each with a bom-ref unique in the BOM (built when called). */
   components(): Component[];
   /**
-   * The same components as JSON text, one string each: exactly `JSON.stringify(componentJson(c))` for each of
-   * {@link components}, written straight from the packages. For 5,000 packages this is a fifth of the time
-   * and of the garbage of building the components and their JSON objects first.
+   * The same components as JSON text, one per line: exactly their `JSON.stringify(componentJson(c))` joined
+   * with {@link ENTRY_SEPARATOR}, written straight from the packages (see {@link componentsText}).
    */
-  componentLines(): string[];
+  componentsText(): string;
   /** Their bom-refs, in order. */
   refs: string[];
 }
@@ -160,44 +159,35 @@ function components(
   });
 }
 
-const quote = JSON.stringify;
-const DOCUMENT_NAME = quote(PROPERTY_DOCUMENT);
-
-/** {@link license} as JSON text. */
-function licenseText(l: AttachedLicense): string {
-  if ("expression" in l) return `{"expression":${quote(l.expression)}}`;
-  if ("name" in l) return `{"license":{"name":${quote(l.name)}}}`;
-  const id = spdxLicenseId(l.id);
-  return id === undefined ? `{"license":{"name":${quote(l.id)}}}` : `{"license":{"id":${quote(id)}}}`;
-}
+/** Between two entries of a list written one entry per line (see {@link writeJson}). */
+export const ENTRY_SEPARATOR = ",\n    ";
 
 /**
- * {@link components} as JSON text, key for key as `componentJson` orders them (type, name, group, version,
- * bom-ref, hashes, licenses, purl, properties), every string written by `JSON.stringify`.
+ * {@link components} as JSON text, one per line: each as `componentJson` writes it (type, name, group,
+ * version, bom-ref, hashes, licenses, purl, properties), without building the components first. The list is
+ * written by one `JSON.stringify`, then broken at each `},{"type":`: every component starts with its type,
+ * none of the objects inside one (hashes, licences, properties) does, and inside a JSON string that sequence
+ * is always `},{\"type\":`. For 5,000 packages this is a third of the time of writing them one by one, and a
+ * fifth of building components and their JSON objects first.
  */
-function componentLines(
+function componentsText(
   spec: SpecVersion,
   packages: readonly AttachedPackage[],
   refs: readonly string[],
-): string[] {
-  return packages.map((p, i) => {
-    let text = `{"type":${quote(componentType(spec, p))},"name":${quote(p.name)}`;
-    if (p.group) text += `,"group":${quote(p.group)}`;
-    if (p.version) text += `,"version":${quote(p.version)}`;
-    text += `,"bom-ref":${quote(refs[i])}`;
+): string {
+  const objects = packages.map((p, i) => {
+    const out: Record<string, unknown> = { type: componentType(spec, p), name: p.name };
+    if (p.group) out.group = p.group;
+    if (p.version) out.version = p.version;
+    out["bom-ref"] = refs[i];
     const hashes = fitHashes(p.hashes);
-    if (hashes) {
-      text += `,"hashes":[${
-        hashes.map((h) => `{"alg":${quote(h.alg)},"content":${quote(h.content)}}`).join(",")
-      }]`;
-    }
-    if (p.licenses.length) text += `,"licenses":[${chosenLicenses(p.licenses).map(licenseText).join(",")}]`;
-    if (p.purl) text += `,"purl":${quote(p.purl)}`;
-    text += `,"properties":[${
-      p.documents.map((value) => `{"name":${DOCUMENT_NAME},"value":${quote(value)}}`).join(",")
-    }]}`;
-    return text;
+    if (hashes) out.hashes = hashes.map(({ alg, content }) => ({ alg, content }));
+    if (p.licenses.length) out.licenses = chosenLicenses(p.licenses).map(license);
+    if (p.purl) out.purl = p.purl;
+    out.properties = p.documents.map((value) => ({ name: PROPERTY_DOCUMENT, value }));
+    return out;
   });
+  return JSON.stringify(objects).slice(1, -1).replaceAll('},{"type":', `}${ENTRY_SEPARATOR}{"type":`);
 }
 
 /**
@@ -255,34 +245,32 @@ export async function attachedParts(
     externalReferences,
     serialNumber,
     components: () => components(bom.spec, inventory.packages, refs),
-    componentLines: () => componentLines(bom.spec, inventory.packages, refs),
+    componentsText: () => componentsText(bom.spec, inventory.packages, refs),
     refs,
   };
 }
 
 /**
- * The BOM as `JSON.stringify(bom, null, 2)` writes it, except for the lists named in `lines`: those get the
- * entries given there (JSON text) after their own, one entry per line. A package per line reads and diffs
- * well, and V8 writes JSON without indentation about four times as fast, which for 5,000 packages is a tenth
- * of the whole run.
+ * The BOM as `JSON.stringify(bom, null, 2)` writes it, except for the lists named in `more`: those are written
+ * one entry per line, their own entries followed by the text given there (entries written as JSON, joined
+ * with {@link ENTRY_SEPARATOR}). A package per line reads and diffs well, and V8 writes JSON without
+ * indentation about four times as fast, which for 5,000 packages is a tenth of the whole run.
  *
  * @example
  * ```ts
- * writeJson({ bomFormat: "CycloneDX", components: [] }, { components: ['{"type":"library","name":"a"}'] });
+ * writeJson({ bomFormat: "CycloneDX", components: [] }, { components: '{"type":"library","name":"a"}' });
  * ```
  */
-export function writeJson(
-  bom: Record<string, unknown>,
-  lines: Readonly<Record<string, readonly string[]>>,
-): string {
+export function writeJson(bom: Record<string, unknown>, more: Readonly<Record<string, string>>): string {
   const members: string[] = [];
   for (const [key, value] of Object.entries(bom)) {
     if (value === undefined) continue;
-    const more = Object.hasOwn(lines, key) && Array.isArray(value) ? lines[key] : undefined;
-    const entries = more ? [...(value as unknown[]).map((v) => JSON.stringify(v)), ...more] : [];
+    const extra = Object.hasOwn(more, key) && Array.isArray(value) ? more[key] : undefined;
+    const entries = extra === undefined ? [] : (value as unknown[]).map((v) => JSON.stringify(v));
+    if (extra) entries.push(extra);
     // Nested lines move in one level; a JSON string never holds a raw line break, so this is exact.
     const text = entries.length
-      ? `[\n${entries.map((e) => `    ${e}`).join(",\n")}\n  ]`
+      ? `[\n    ${entries.join(ENTRY_SEPARATOR)}\n  ]`
       : JSON.stringify(value, null, 2).replaceAll("\n", "\n  ");
     members.push(`  ${JSON.stringify(key)}: ${text}`);
   }
