@@ -7,6 +7,7 @@
 
 import { TooLargeError } from "../../errors.ts";
 import { concatBytes } from "../../bytes.ts";
+import { bodyReader } from "./resume.ts";
 
 /**
  * Read all of `res`'s body, refusing more than `max` bytes (checked against `Content-Length` first, then
@@ -34,7 +35,8 @@ export async function readCapped(
   const chunks: Uint8Array[] = [];
   const buffer = opts.exact ? new Uint8Array(max) : undefined;
   let total = 0;
-  const reader = res.body.getReader();
+  // Resumed after a break when the transport made the body resumable (resume.ts).
+  const reader = bodyReader(res);
   try {
     for (;;) {
       const { done, value } = await reader.read();
