@@ -121,14 +121,16 @@ function flagOf(o: OptionSpec): AnyFlag {
   };
 }
 
+/** The stricli command of a table entry; without its options when `withOptions` is false (see buildParser). */
 function commandFor(
   name: CommandName,
   spec: CommandSpec,
   accept: (parsed: ParsedCommand) => void,
+  withOptions: boolean,
 ) {
   const flags: Record<string, AnyFlag> = {};
   const aliases: Record<string, string> = {};
-  for (const o of optionsOf(name)) {
+  for (const o of withOptions ? optionsOf(name) : []) {
     flags[attributeOf(o.name)] = flagOf(o);
     if (o.short) aliases[o.short] = attributeOf(o.name);
   }
@@ -242,10 +244,11 @@ function buildParser(accept: (p: ParsedCommand) => void, command?: CommandName) 
   const routes: Record<string, ReturnType<typeof buildCommand>> = {};
   const aliases: Record<string, CommandName> = {};
   // A command line that names a command is parsed by a parser of that command alone (the others' flags cost
-  // start-up time and change nothing); the whole table is built for the root's help and unknown commands.
+  // start-up time and change nothing). The root's help and an unknown command get every command, by name,
+  // description and argument only: neither shows a command's options.
   for (const [name, spec] of Object.entries(COMMAND_TABLE) as [CommandName, CommandSpec][]) {
     if (command !== undefined && name !== command) continue;
-    routes[name] = commandFor(name, spec, accept);
+    routes[name] = commandFor(name, spec, accept, command !== undefined);
     for (const alias of spec.aliases) aliases[alias] = name;
   }
   const root = buildRouteMap({
