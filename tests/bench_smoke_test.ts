@@ -150,7 +150,13 @@ Deno.test("bench smoke: the whole benchmark runs end to end with tiny settings, 
     // The request counts are exact whatever the load: they must hold.
     // (The table is padded as deno fmt writes it.)
     assert.match(md, /\| every command +\| request counts +\|.*\| as expected +\| PASS +\|/);
-    assert.match(md, /\| sbom --include-attached \| loopback, 20 packages \|.*0 layer reads +\| PASS +\|/);
+    assert.match(md, /\| sbom --include-attached +\| loopback, 20 packages +\|.*0 layer reads +\| PASS +\|/);
+    // The figures that tell what the targets leave for the tool: the parser's own cost, measured.
+    assert.match(
+      md,
+      /\| stricli_reference\.ts --help +\| start-up +\|.*\| reported: .*\| [\d.]+x \(empty\.ts /,
+    );
+    assert.match(md, /\| parser_floor\.ts +\| loopback +\|.*\| [\d.]+x \(minimal\.ts --manifest-only /);
   } finally {
     await Deno.remove(out);
   }
