@@ -181,7 +181,13 @@ export function referrersTag(digest: string): string {
  * imageDigests(image); // ["sha256:<platform manifest>", "sha256:<index>"]
  * ```
  */
-export function imageDigests(image: ResolvedImage): string[] {
+/**
+ * What attachments are found for: the platform manifest and the index it was chosen from. Known before the
+ * image's config is read, so the lookups can go out while it is on the wire.
+ */
+export type AttachmentSubject = Pick<ResolvedImage, "manifest" | "index">;
+
+export function imageDigests(image: AttachmentSubject): string[] {
   return image.index ? [image.manifest.digest, image.index.digest] : [image.manifest.digest];
 }
 
@@ -230,7 +236,7 @@ function attachment(
 /** BuildKit attestation manifests for the platform manifest, from the image index (and a layout's index). */
 async function attestationManifests(
   source: ImageSource,
-  image: ResolvedImage,
+  image: AttachmentSubject,
   opts: FindOptions,
 ): Promise<Attachment[]> {
   const target = image.manifest.digest;
@@ -409,7 +415,7 @@ async function cosignTags(source: ImageSource, subject: string, opts: FindOption
  */
 export async function findAttachments(
   source: ImageSource,
-  image: ResolvedImage,
+  image: AttachmentSubject,
   opts: FindOptions = {},
 ): Promise<Attachment[]> {
   const lookups: Promise<Attachment[]>[] = [attestationManifests(source, image, opts)];
@@ -557,7 +563,7 @@ function unwrap(body: unknown, digests: readonly string[]): Unwrapped {
  */
 export async function loadAttachedDocuments(
   source: ImageSource,
-  image: ResolvedImage,
+  image: AttachmentSubject,
   attachments: readonly Attachment[],
   opts: LoadOptions,
 ): Promise<AttachedDocument[]> {

@@ -82,6 +82,12 @@ export interface ResolveOptions {
    * real one not reproducible. A digest reference resolves nothing: no time is recorded for it.
    */
   now?: (() => Date) | false;
+  /**
+   * Told of the platform manifest (and the index it was chosen from) once chosen and verified, before its
+   * config is read: work that needs only the manifest can start while the config is on the wire. The image is
+   * not resolved yet: its config may still refuse it (another platform than the index said), failing the run.
+   */
+  onManifest?: (chosen: Pick<ResolvedImage, "manifest" | "index">) => void;
 }
 
 /** A platform manifest, and the index it was chosen from when the reference named an index. */
@@ -221,7 +227,9 @@ export async function resolveImage(
   const { index, entry, manifest, manifestJson } = await resolveManifest(source, opts, top);
   const clock = opts.now ?? (() => new Date());
   const resolvedAt = clock && resolvedBy(source.origin) !== "digest" ? clock() : undefined;
-  const config = await source.blob(manifestJson.config, MAX_CONFIG_BYTES);
+  const configing = source.blob(manifestJson.config, MAX_CONFIG_BYTES);
+  opts.onManifest?.(index ? { manifest, index } : { manifest });
+  const config = await configing;
   const configJson = decodeConfig(config.bytes, config.mediaType, config.digest);
   const image: ResolvedImage = {
     origin: source.origin,

@@ -27,7 +27,9 @@ import {
   inTotoStatement,
   pushArtifact,
   pushIndex,
+  pushIndexOf,
   pushReferrersIndex,
+  pushSmallImage,
   pushTestImage,
   type SeededImage,
   spdxDocument,
@@ -495,6 +497,39 @@ async function imageWithTwoSboms(reg: RegistryConnection, repo: string) {
   });
   return { image, spdx, cdx, stray, spdxBytes, cdxBytes };
 }
+
+Deno.test("attachments: the lookups go out while the config is read; a config that refuses the image still fails the run", async () => {
+  await using reg = await startRegistry({ auth: "none" });
+  // An index that says linux/amd64 of an image whose config says windows/arm64: the config refuses it.
+  const windowsArm = await pushSmallImage(reg, "early/img", { os: "windows", architecture: "arm64" });
+  await pushIndexOf(reg, "early/img", "liar", [
+    { manifest: windowsArm, platform: { os: "linux", architecture: "amd64" } },
+  ]);
+  const tag = `GET /v2/early/img/manifests/${referrersTag(windowsArm.digest)}`;
+  const commands = [
+    ["sbom", "--include-attached"],
+    ["provenance", "--include-attached", "--format", "descriptor"],
+    ["attachments"],
+  ];
+  for (const args of commands) {
+    await reg.clearRequests();
+    const r = await cli([
+      ...args,
+      "-u",
+      `${reg.host}/early/img:liar`,
+      "--plain-http",
+      "--platform",
+      "linux/amd64",
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /claims platform linux\/amd64, but its config says windows\/arm64/);
+    assert.equal(r.stdout.length, 0);
+    // The lookups for the platform manifest's attachments went out before the config refused it.
+    const lines = await requestLines(reg);
+    assert.ok(lines.includes(tag), `${args.join(" ")}: ${lines.join(", ")}`);
+    assert.ok(lines.includes(`GET /v2/early/img/blobs/${windowsArm.configDigest}`));
+  }
+});
 
 Deno.test("attachments: SPDX and CycloneDX through the referrers tag: merged, de-duplicated, captured", async () => {
   await using reg = await startRegistry({ auth: "none" });

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { AttachedDocument, Attachment, DocumentKind } from "../attachments.ts";
+import type { AttachedDocument, Attachment, AttachmentSubject, DocumentKind } from "../attachments.ts";
 import type { AttachedInventory } from "../formats/attached_sbom.ts";
 import type { ResolvedImage } from "../image.ts";
 import { formatPlatform } from "../platform.ts";
@@ -47,9 +47,35 @@ export function preloadAttached(): void {
   Promise.all([import("../attachments.ts"), import("../formats/attached_sbom.ts")]).catch(() => {});
 }
 
+/** Lookups for attachments under way (see {@link findAttached}). */
+export interface Finding {
+  attachments: Promise<Attachment[]>;
+  /** Settles when the lookups have ended, whichever way; never rejects. */
+  settled: Promise<void>;
+}
+
 /**
- * Find what is attached to `image`, read the documents of the kinds in `want`, and read them into an
- * inventory. Attachments left out (another subject, not JSON, not an SBOM) are told on the debug log.
+ * Start looking for what is attached to `subject` (the platform manifest and its index), before the image's
+ * config has been read. The failure of a lookup is reported where its result is used ({@link readAttached}).
+ *
+ * @example
+ * ```ts
+ * const image = await resolveImage(source, { ...ctx, onManifest: (s) => finding = findAttached(ctx, source, s) });
+ * const { inventory } = await readAttached(ctx, source, image, SBOM_DOCUMENTS, finding);
+ * ```
+ */
+export function findAttached(ctx: RunContext, source: ImageSource, subject: AttachmentSubject): Finding {
+  const attachments = import("../attachments.ts").then((m) =>
+    m.findAttachments(source, subject, { log: ctx.log })
+  );
+  const settled = attachments.then(() => {}, () => {});
+  return { attachments, settled };
+}
+
+/**
+ * Find what is attached to `image` (or take what `finding` found), read the documents of the kinds in `want`,
+ * and read them into an inventory. Attachments left out (another subject, not JSON, not an SBOM) are told on
+ * the debug log.
  *
  * @example
  * ```ts
@@ -61,13 +87,14 @@ export async function readAttached(
   source: ImageSource,
   image: ResolvedImage,
   want: ReadonlySet<DocumentKind>,
+  finding: Finding = findAttached(ctx, source, image),
 ): Promise<AttachedResult> {
-  const [{ findAttachments, loadAttachedDocuments }, { attachedInventory }] = await Promise.all([
+  const [{ loadAttachedDocuments }, { attachedInventory }] = await Promise.all([
     import("../attachments.ts"),
     import("../formats/attached_sbom.ts"),
   ]);
   const log = ctx.log;
-  const attachments = await findAttachments(source, image, { log });
+  const attachments = await finding.attachments;
   const documents = await loadAttachedDocuments(source, image, attachments, { want, log });
   const inventory = attachedInventory(documents);
   for (const note of inventory.notes) log?.(`attachments: ${note}`);
@@ -131,8 +158,20 @@ export function attachmentListing(image: ResolvedImage, attachments: readonly At
 export async function attachmentsCommand(ctx: RunContext, opts: AttachmentsCommandOptions): Promise<void> {
   await using source = await ctx.openSource();
   const loading = import("../attachments.ts");
-  const image = await resolveImage(source, ctx);
-  const { findAttachments } = await loading;
-  const found = await findAttachments(source, image, { artifactType: opts.artifactType, log: ctx.log });
-  await ctx.emit(attachmentListing(image, found));
+  // The lookups go out as soon as the platform manifest is known, while its config is on the wire.
+  let finding: Promise<Attachment[]> | undefined;
+  const onManifest = (subject: AttachmentSubject) => {
+    finding = loading.then((m) =>
+      m.findAttachments(source, subject, { artifactType: opts.artifactType, log: ctx.log })
+    );
+    finding.catch(() => {}); // awaited below, unless the image cannot be read
+  };
+  let image: ResolvedImage;
+  try {
+    image = await resolveImage(source, { ...ctx, onManifest });
+  } catch (err) {
+    await finding?.catch(() => {}); // the lookups end before the run does
+    throw err;
+  }
+  await ctx.emit(attachmentListing(image, await finding!));
 }

@@ -9,16 +9,21 @@
 import type { DocumentKind } from "../attachments.ts";
 import { UsageError } from "../errors.ts";
 import type { DescribedImage, ResolvedImage } from "../image.ts";
-import { type ImageSource, resolveImage } from "../source.ts";
-import type { AttachedResult } from "./attachments.ts";
+import { type ImageSource, resolveImage, type ResolveOptions } from "../source.ts";
+import type { AttachedResult, Finding } from "./attachments.ts";
 import type { RunContext } from "./context.ts";
 
 /**
  * Resolve the run's image on an open source. The time of resolution is the real time, and none under
  * SOURCE_DATE_EPOCH: a fixed time would be false, and the real one would make the output differ run to run.
  */
-export function resolveFor(ctx: RunContext, source: ImageSource): Promise<ResolvedImage> {
-  return resolveImage(source, { ...ctx, now: ctx.clock().sourceDateEpoch === undefined ? undefined : false });
+export function resolveFor(
+  ctx: RunContext,
+  source: ImageSource,
+  onManifest?: ResolveOptions["onManifest"],
+): Promise<ResolvedImage> {
+  const now = ctx.clock().sourceDateEpoch === undefined ? undefined : false;
+  return resolveImage(source, { ...ctx, now, ...(onManifest ? { onManifest } : {}) });
 }
 
 /** What {@link describeImage} found, and what it loaded. */
@@ -54,15 +59,27 @@ export async function describeImage<T>(
   }
   await using source = await ctx.openSource();
   const attachments = attached ? await import("./attachments.ts") : undefined;
+  // The attachments are looked for as soon as the platform manifest is known, while its config is on the wire.
+  let finding: Finding | undefined;
+  const onManifest = attachments && ((subject: Parameters<typeof attachments.findAttached>[2]) => {
+    finding = attachments.findAttached(ctx, source, subject);
+  });
   // resolveImage sends the first request before its first await: the loads start behind it. Nothing is awaited
   // between here and the image, so a failed request is never a rejection without a handler.
-  const resolving = resolveFor(ctx, source);
+  const resolving = resolveFor(ctx, source, onManifest);
   startLoad();
   // The attachments take more round trips: their code loads while the image's requests are on the wire.
   attachments?.preloadAttached();
-  const image = await resolving;
+  let image: ResolvedImage;
+  try {
+    image = await resolving;
+  } catch (err) {
+    // The image failed after its manifest (its config): the lookups end before the run does.
+    await finding?.settled;
+    throw err;
+  }
   const found = attachments && attached
-    ? await attachments.readAttached(ctx, source, image, attached)
+    ? await attachments.readAttached(ctx, source, image, attached, finding)
     : undefined;
   return { image, ...(found ? { attached: found } : {}), loaded: await loading! };
 }
