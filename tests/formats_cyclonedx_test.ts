@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { supportsHash } from "../src/formats/cyclonedx_nodes.ts";
 import { golden } from "./support/golden.ts";
 import { assertValidCycloneDx, strictValidator } from "./support/cyclonedx_schema.ts";
 import { SaxesParser } from "saxes";
@@ -684,4 +686,25 @@ Deno.test("golden: the component, the artifacts BOM (JSON and XML)", async () =>
   );
   await golden("artifacts.cdx.json", (await artifacts(labelled())).bytes);
   await golden("artifacts.cdx.xml", (await artifacts(labelled(), { format: "xml" })).bytes);
+});
+
+Deno.test("cyclonedx: a hash value is written when it is 32, 40, 64, 96 or 128 hex digits, and only then", () => {
+  // The rule as the CycloneDX library's normaliser states it (one pattern), held against the check the writer
+  // makes (a length, then the digits): any string, and hex strings of every length around the allowed ones.
+  const rule = /^(?:[a-fA-F0-9]{32}|[a-fA-F0-9]{40}|[a-fA-F0-9]{64}|[a-fA-F0-9]{96}|[a-fA-F0-9]{128})$/;
+  const hexOf = (n: number) =>
+    fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEF"), minLength: n, maxLength: n });
+  const content = fc.oneof(
+    fc.string(),
+    fc.integer({ min: 0, max: 130 }).chain(hexOf),
+    fc.constantFrom(31, 32, 33, 40, 64, 96, 128, 129).chain((n) => hexOf(n).map((h) => `${h}\n`)),
+    fc.constantFrom(32, 64).chain(hexOf).map((h) => `${h.slice(1)}g`),
+  );
+  fc.assert(
+    fc.property(content, (c) => {
+      assert.equal(supportsHash({ alg: "SHA-256", content: c }), rule.test(c), JSON.stringify(c));
+    }),
+    { numRuns: 2000 },
+  );
+  assert.equal(supportsHash({ alg: "SHA-255", content: "a".repeat(64) }), false);
 });

@@ -63,7 +63,9 @@ const HASH_ALGORITHMS: ReadonlySet<string> = new Set([
   "BLAKE3",
 ]);
 
-const HASH_VALUE = /^(?:[a-fA-F0-9]{32}|[a-fA-F0-9]{40}|[a-fA-F0-9]{64}|[a-fA-F0-9]{96}|[a-fA-F0-9]{128})$/;
+/** The lengths of a hash value CycloneDX takes (32, 40, 64, 96 or 128 hex digits), checked before the digits. */
+const HASH_LENGTHS: ReadonlySet<number> = new Set([32, 40, 64, 96, 128]);
+const HEX = /^[a-fA-F0-9]+$/;
 
 /** Whether CycloneDX `spec` knows the component type `type`. */
 export function supportsComponentType(spec: SpecVersion, type: string): boolean {
@@ -72,7 +74,7 @@ export function supportsComponentType(spec: SpecVersion, type: string): boolean 
 
 /** Whether a hash can be written: an algorithm CycloneDX knows, a value of a known length in hex. */
 export function supportsHash(h: Hash): boolean {
-  return HASH_ALGORITHMS.has(h.alg) && HASH_VALUE.test(h.content);
+  return HASH_ALGORITHMS.has(h.alg) && HASH_LENGTHS.has(h.content.length) && HEX.test(h.content);
 }
 
 /** A hash, as in JSON. */
