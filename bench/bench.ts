@@ -4,7 +4,10 @@
  * 1. starts the real Distribution registry on loopback (tests/support/registry.ts) and seeds the test images;
  * 2. times the tool with hyperfine, on bare loopback and through bench/latency_proxy.ts (`BENCH_DELAY_MS`,
  *    default 20 ms each way), side by side with its floors (bench/minimal.ts: the same requests and nothing
- *    else; bench/empty.ts: Deno's own start-up, the floor of `--help` and of a usage error) and with skopeo;
+ *    else; bench/empty.ts: Deno's own start-up, the floor of `--help` and of a usage error) and with skopeo,
+ *    and beside two references for the parser, reported without targets of their own:
+ *    bench/stricli_reference.ts (the measurement issue 9 chose `@stricli/core` by) beside empty.ts, and
+ *    bench/parser_floor.ts (the tool's parser, then minimal.ts's one request) beside minimal.ts;
  * 3. counts the requests each command makes (the registry's access log): pings, manifests, configs, layers;
  * 4. hashes a 1 GiB `--subject` against `sha256sum`, and measures every command's peak RSS;
  * 5. times `sbom --include-attached` against `sbom` on bare loopback, with an SPDX SBOM of
