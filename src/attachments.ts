@@ -405,7 +405,8 @@ async function cosignTags(source: ImageSource, subject: string, opts: FindOption
 /**
  * Everything attached to `image` (see the module notes), in a fixed order: attestation manifests, then per
  * image digest (platform manifest, then index) referrers and cosign tags. An artifact found more than one way
- * is listed once, as first found. The requests go out together; none reads a layer of the image.
+ * is listed once, as first found. The requests go out together; none reads a layer of the image. It returns
+ * or throws (the first failure) only once every lookup has ended.
  *
  * @example
  * ```ts
@@ -422,9 +423,14 @@ export async function findAttachments(
   for (const subject of imageDigests(image)) {
     lookups.push(referrersOf(source, subject, opts), cosignTags(source, subject, opts));
   }
+  // Every lookup ends before this does, whichever way: the first failure is reported once none is in flight,
+  // so a failed call leaves no request behind it.
+  const ended = await Promise.allSettled(lookups);
+  const failed = ended.find((r) => r.status === "rejected");
+  if (failed) throw failed.reason;
   const seen = new Set<string>();
   const out: Attachment[] = [];
-  for (const a of (await Promise.all(lookups)).flat()) {
+  for (const a of ended.flatMap((r) => r.status === "fulfilled" ? r.value : [])) {
     if (opts.artifactType !== undefined && a.artifactType !== opts.artifactType) continue;
     if (seen.has(a.manifest.digest)) continue;
     seen.add(a.manifest.digest);

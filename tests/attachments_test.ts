@@ -531,6 +531,60 @@ Deno.test("attachments: the lookups go out while the config is read; a config th
   }
 });
 
+Deno.test("attachments: a failing run returns only once every lookup has ended, the slow ones too", async () => {
+  // A registry whose config answers 404 (the image fails), whose referrers API refuses at once (403: one
+  // lookup fails first) and whose cosign tags answer 404 only after 400 ms. No request may still be open when
+  // the run returns: it must not leave work behind it (an in-process caller goes on after it).
+  const enc = new TextEncoder();
+  const config = enc.encode(
+    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers" } }),
+  );
+  const configDigest = sha256Digest(config);
+  const manifest = enc.encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: {
+      mediaType: "application/vnd.oci.image.config.v1+json",
+      digest: configDigest,
+      size: config.length,
+    },
+    layers: [],
+  }));
+  let open = 0;
+  const seen: string[] = [];
+  const errors = (code: string) => JSON.stringify({ errors: [{ code, message: code }] });
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    seen.push(path);
+    open++;
+    try {
+      if (path === "/v2/slow/img/manifests/1") {
+        return new Response(manifest, {
+          headers: {
+            "content-type": "application/vnd.oci.image.manifest.v1+json",
+            "docker-content-digest": sha256Digest(manifest),
+          },
+        });
+      }
+      if (path.includes("/blobs/")) return new Response(errors("BLOB_UNKNOWN"), { status: 404 });
+      if (path.includes("/referrers/")) return new Response(errors("DENIED"), { status: 403 });
+      await new Promise((r) => setTimeout(r, 400));
+      return new Response(errors("MANIFEST_UNKNOWN"), { status: 404 });
+    } finally {
+      open--;
+    }
+  });
+  const host = `127.0.0.1:${server.addr.port}`;
+  for (const args of [["sbom", "--include-attached"], ["attachments"]]) {
+    seen.length = 0;
+    const r = await cli([...args, "-u", `${host}/slow/img:1`, "--plain-http", "--retries", "0"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /not found/);
+    assert.ok(seen.some((p) => p.endsWith(".sbom")), `${args[0]}: the cosign lookups went out (${seen})`);
+    assert.equal(open, 0, `${args[0]}: requests still open when the run returned`);
+  }
+});
+
 Deno.test("attachments: SPDX and CycloneDX through the referrers tag: merged, de-duplicated, captured", async () => {
   await using reg = await startRegistry({ auth: "none" });
   const { image, spdx, cdx, stray, spdxBytes, cdxBytes } = await imageWithTwoSboms(reg, "test/app");

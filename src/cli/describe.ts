@@ -74,7 +74,8 @@ export async function describeImage<T>(
   try {
     image = await resolving;
   } catch (err) {
-    // The image failed after its manifest (its config): the lookups end before the run does.
+    // The image failed after its manifest (its config): the lookups end before the run does (within the
+    // deadline), so the run leaves no request behind it.
     await finding?.settled;
     throw err;
   }
