@@ -34,17 +34,20 @@ export const SBOM_DOCUMENTS: ReadonlySet<DocumentKind> = new Set(["sbom", "prove
 export const PROVENANCE_DOCUMENTS: ReadonlySet<DocumentKind> = new Set(["provenance"]);
 
 /**
- * Start loading the modules of the attachments step (call while the image's requests are on the wire). A
- * failed load is reported by {@link readAttached}, which imports them again.
+ * Start loading the modules of the attachments step (call while the image's requests are on the wire), and,
+ * when SBOMs are wanted, the SBOM writer's part for them. A failed load is reported where the module is used,
+ * which imports it again.
  *
  * @example
  * ```ts
- * preloadAttached();
+ * preloadAttached(SBOM_DOCUMENTS);
  * const image = await resolveImage(source, ctx);
  * ```
  */
-export function preloadAttached(): void {
-  Promise.all([import("../attachments.ts"), import("../formats/attached_sbom.ts")]).catch(() => {});
+export function preloadAttached(want: ReadonlySet<DocumentKind>): void {
+  const loads: Promise<unknown>[] = [import("../attachments.ts"), import("../formats/attached_sbom.ts")];
+  if (want.has("sbom")) loads.push(import("../formats/cyclonedx_attached.ts"));
+  Promise.all(loads).catch(() => {});
 }
 
 /** Lookups for attachments under way (see {@link findAttached}). */

@@ -69,7 +69,7 @@ export async function describeImage<T>(
   const resolving = resolveFor(ctx, source, onManifest);
   startLoad();
   // The attachments take more round trips: their code loads while the image's requests are on the wire.
-  attachments?.preloadAttached();
+  if (attachments && attached) attachments.preloadAttached(attached);
   let image: ResolvedImage;
   try {
     image = await resolving;
