@@ -14,6 +14,7 @@
 
 import { parseCommandLine } from "../src/cli/app.ts";
 import { normalizeArgs } from "../src/cli/normalize.ts";
+import { fetchManifest, writeStdout } from "./minimal.ts";
 
 const [base, repository, reference] = Deno.args;
 if (!base || !repository || !reference) {
@@ -23,12 +24,4 @@ if (!base || !repository || !reference) {
 const argv = ["get_manifest", "-u", `${new URL(base).host}/${repository}:${reference}`, "--plain-http"];
 const outcome = await parseCommandLine(normalizeArgs(argv), { stdout: () => {}, stderr: console.error });
 if (outcome.kind !== "run") Deno.exit(2);
-const accept = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-].join(", ");
-const manifest =
-  await (await fetch(`${base}/v2/${repository}/manifests/${reference}`, { headers: { accept } })).bytes();
-for (let off = 0; off < manifest.length;) off += await Deno.stdout.write(manifest.subarray(off));
+await writeStdout(await fetchManifest(base, repository, reference));
