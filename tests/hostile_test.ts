@@ -20,7 +20,14 @@ import { openRegistry } from "../src/registry/mod.ts";
 import { blockedAddress, type HostResolver } from "../src/registry/transport/destination.ts";
 import type { Fetcher } from "../src/registry/transport/fetcher.ts";
 import { withRedirects } from "../src/registry/transport/redirect.ts";
-import { cli, type CliResult, REPO_ROOT, runCli, type RunCliOptions } from "./support/cli.ts";
+import {
+  assertOneLineFailure as failed,
+  cli,
+  type CliResult,
+  REPO_ROOT,
+  runCli,
+  type RunCliOptions,
+} from "./support/cli.ts";
 import {
   dockerConfigDir,
   fakeImage,
@@ -32,17 +39,6 @@ import {
 
 const PASSWORD = "alice-Pa55word-0123456789";
 const BASIC = `Basic ${btoa(`alice:${PASSWORD}`)}`;
-
-/** Exit 1, nothing on stdout, exactly one line on stderr matching `message`, and no untyped error. */
-function failed(r: CliResult, message: RegExp): void {
-  assert.equal(r.code, 1, `expected exit 1, got ${r.code}; stderr: ${r.stderr}`);
-  assert.equal(r.stdout.byteLength, 0, `stdout must stay empty on failure: ${r.stdoutText}`);
-  const lines = r.stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0], /^ecrimagemetadataextractor: error: /);
-  assert.doesNotMatch(lines[0], /error: [A-Za-z]*Error: /, "an untyped error reached the user");
-  assert.match(lines[0], message);
-}
 
 /** A 401 asking for Basic credentials. */
 const basicChallenge = () =>

@@ -5,7 +5,13 @@
  */
 
 import assert from "node:assert/strict";
-import { cli as runTool, CLI_BIN, type CliResult, type RunCliOptions } from "./support/cli.ts";
+import {
+  assertOneLineFailure as failed,
+  cli as runTool,
+  CLI_BIN,
+  type CliResult,
+  type RunCliOptions,
+} from "./support/cli.ts";
 import {
   type FaultProxy,
   faults,
@@ -70,18 +76,6 @@ async function cli(
 function ok(r: Run, expected: Uint8Array): void {
   assert.equal(r.code, 0, `expected success, got ${r.code}: ${r.stderr}`);
   assert.equal(sha256Digest(r.stdout), sha256Digest(expected), "stdout is not the expected bytes");
-}
-
-/** Exit 1, nothing on stdout, exactly one line on stderr matching `message`. */
-function failed(r: Run, message: RegExp): void {
-  assert.equal(r.code, 1, `expected exit 1, got ${r.code}; stderr: ${r.stderr}`);
-  assert.equal(r.stdout.byteLength, 0, `stdout must stay empty on failure: ${r.stdoutText}`);
-  const lines = r.stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0], /^ecrimagemetadataextractor: error: /);
-  // A typed error prints its message; anything else would show up as "TypeError: ..." and the like.
-  assert.doesNotMatch(lines[0], /error: [A-Za-z]*Error: /, "an untyped error reached the user");
-  assert.match(lines[0], message);
 }
 
 function count(proxy: FaultProxy, scenario: string, kind?: RequestKind): number {

@@ -176,27 +176,35 @@ async function rejectsWith<T extends ToolError>(
 // -----------------------------------------------------------------------------------------------------------
 // PAE
 
-Deno.test("pae: the DSSE protocol's test vector, byte for byte; the spec's P-256 signature verifies over it", () => {
-  // From secure-systems-lab/dsse protocol.md, "Test Vectors".
-  const out = pae("http://example.com/HelloWorld", enc.encode("hello world"));
-  assert.equal(dec.decode(out), "DSSEv1 29 http://example.com/HelloWorld 11 hello world");
-  const bytes = (n: bigint) =>
+/** The P-256 public key of the DSSE protocol's test vector (secure-systems-lab/dsse protocol.md). */
+function dsseSpecKey() {
+  const coordinate = (n: bigint) =>
     Uint8Array.fromHex(n.toString(16).padStart(64, "0")).toBase64({
       alphabet: "base64url",
       omitPadding: true,
     });
-  const key = createPublicKey({
+  return createPublicKey({
     key: {
       kty: "EC",
       crv: "P-256",
-      x: bytes(46950820868899156662930047687818585632848591499744589407958293238635476079160n),
-      y: bytes(5640078356564379163099075877009565129882514886557779369047442380624545832820n),
+      x: coordinate(46950820868899156662930047687818585632848591499744589407958293238635476079160n),
+      y: coordinate(5640078356564379163099075877009565129882514886557779369047442380624545832820n),
     },
     format: "jwk",
   });
-  const sig = Uint8Array.fromBase64(
-    "A3JqsQGtVsJ2O2xqrI5IcnXip5GToJ3F+FnZ+O88SjtR6rDAajabZKciJTfUiHqJPcIAriEGAHTVeCUjW2JIZA==",
-  );
+}
+
+/** The test vector's signature (r||s) over PAE("http://example.com/HelloWorld", "hello world"). */
+const DSSE_SPEC_SIGNATURE = Uint8Array.fromBase64(
+  "A3JqsQGtVsJ2O2xqrI5IcnXip5GToJ3F+FnZ+O88SjtR6rDAajabZKciJTfUiHqJPcIAriEGAHTVeCUjW2JIZA==",
+);
+
+Deno.test("pae: the DSSE protocol's test vector, byte for byte; the spec's P-256 signature verifies over it", () => {
+  // From secure-systems-lab/dsse protocol.md, "Test Vectors".
+  const out = pae("http://example.com/HelloWorld", enc.encode("hello world"));
+  assert.equal(dec.decode(out), "DSSEv1 29 http://example.com/HelloWorld 11 hello world");
+  const key = dsseSpecKey();
+  const sig = DSSE_SPEC_SIGNATURE;
   assert.equal(nodeVerify("sha256", out, { key, dsaEncoding: "ieee-p1363" }, sig), true);
   assert.equal(
     nodeVerify("sha256", pae("http://example.com/HelloWorld", enc.encode("hello worlD")), {
@@ -208,23 +216,8 @@ Deno.test("pae: the DSSE protocol's test vector, byte for byte; the spec's P-256
 });
 
 Deno.test("verifyEnvelope accepts the DSSE spec's example (its r||s signature re-encoded as DER)", async () => {
-  const bytes = (n: bigint) =>
-    Uint8Array.fromHex(n.toString(16).padStart(64, "0")).toBase64({
-      alphabet: "base64url",
-      omitPadding: true,
-    });
-  const pub = createPublicKey({
-    key: {
-      kty: "EC",
-      crv: "P-256",
-      x: bytes(46950820868899156662930047687818585632848591499744589407958293238635476079160n),
-      y: bytes(5640078356564379163099075877009565129882514886557779369047442380624545832820n),
-    },
-    format: "jwk",
-  }).export({ type: "spki", format: "pem" }) as string;
-  const raw = Uint8Array.fromBase64(
-    "A3JqsQGtVsJ2O2xqrI5IcnXip5GToJ3F+FnZ+O88SjtR6rDAajabZKciJTfUiHqJPcIAriEGAHTVeCUjW2JIZA==",
-  );
+  const pub = dsseSpecKey().export({ type: "spki", format: "pem" }) as string;
+  const raw = DSSE_SPEC_SIGNATURE;
   const envelope = (payload: string) =>
     enc.encode(JSON.stringify({
       payload,

@@ -14,6 +14,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { run } from "../../src/cli/run.ts";
 import type { Sleep } from "../../src/registry/transport/retry.ts";
 
@@ -114,6 +115,21 @@ export interface CliResult {
   stderr: string;
   /** Peak resident memory of the process in MiB (VmHWM), with `memoryLimitMiB`. */
   peakMiB?: number;
+}
+
+/**
+ * A failed run as the tool must fail: exit 1, nothing on stdout, exactly one line on stderr, in the tool's
+ * words (a typed error prints its message; anything else would show up as "TypeError: ..." and the like),
+ * matching `message`.
+ */
+export function assertOneLineFailure(r: CliResult, message: RegExp): void {
+  assert.equal(r.code, 1, `expected exit 1, got ${r.code}; stderr: ${r.stderr}`);
+  assert.equal(r.stdout.byteLength, 0, `stdout must stay empty on failure: ${r.stdoutText}`);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${r.stderr}`);
+  assert.match(lines[0], /^ecrimagemetadataextractor: error: /);
+  assert.doesNotMatch(lines[0], /error: [A-Za-z]*Error: /, "an untyped error reached the user");
+  assert.match(lines[0], message);
 }
 
 /** VmRSS and VmHWM of a process in MiB, from /proc; undefined once it is gone. */
