@@ -67,9 +67,14 @@ export interface Finding {
  * const { inventory } = await readAttached(ctx, source, image, SBOM_DOCUMENTS, finding);
  * ```
  */
-export function findAttached(ctx: RunContext, source: ImageSource, subject: AttachmentSubject): Finding {
+export function findAttached(
+  ctx: RunContext,
+  source: ImageSource,
+  subject: AttachmentSubject,
+  artifactType?: string,
+): Finding {
   const attachments = import("../attachments.ts").then((m) =>
-    m.findAttachments(source, subject, { log: ctx.log })
+    m.findAttachments(source, subject, { artifactType, log: ctx.log })
   );
   const settled = attachments.then(() => {}, () => {});
   return { attachments, settled };
@@ -160,21 +165,18 @@ export function attachmentListing(image: ResolvedImage, attachments: readonly At
 /** Run attachments. */
 export async function attachmentsCommand(ctx: RunContext, opts: AttachmentsCommandOptions): Promise<void> {
   await using source = await ctx.openSource();
-  const loading = import("../attachments.ts");
+  import("../attachments.ts").catch(() => {}); // loads while the manifest is on the wire; used by findAttached
   // The lookups go out as soon as the platform manifest is known, while its config is on the wire.
-  let finding: Promise<Attachment[]> | undefined;
+  let finding: Finding | undefined;
   const onManifest = (subject: AttachmentSubject) => {
-    finding = loading.then((m) =>
-      m.findAttachments(source, subject, { artifactType: opts.artifactType, log: ctx.log })
-    );
-    finding.catch(() => {}); // awaited below, unless the image cannot be read
+    finding = findAttached(ctx, source, subject, opts.artifactType);
   };
   let image: ResolvedImage;
   try {
     image = await resolveImage(source, { ...ctx, onManifest });
   } catch (err) {
-    await finding?.catch(() => {}); // the lookups end before the run does
+    await finding?.settled; // the lookups end before the run does
     throw err;
   }
-  await ctx.emit(attachmentListing(image, await finding!));
+  await ctx.emit(attachmentListing(image, await finding!.attachments));
 }

@@ -18,7 +18,7 @@ export function sameRepresentation(a: Response, b: Response): boolean {
   return VALIDATORS.some((h) => a.headers.get(h) !== null && a.headers.get(h) === b.headers.get(h));
 }
 
-/** How the body of a response the transport made resumable goes on after a break: see {@link resumableBody}. */
+/** How the body of a response the transport made resumable goes on after a break: see {@link markResumable}. */
 interface Resumer {
   /** The request's URL, for the error when the new answer has no body. */
   url: string;
@@ -34,18 +34,17 @@ const RESUMERS = new WeakMap<Response, Resumer>();
  * deadline), the bytes already handed to the reader are skipped in the new body, and reading goes on. The
  * consumer's own size caps still apply chunk by chunk. Only for GET/HEAD answers with a Content-Length and a
  * validator (ETag or Docker-Content-Digest), so a resumed body is provably the same representation. `res`
- * itself is returned as it is: its body stays the runtime's own stream (a second stream in front of it cost
+ * itself is left as it is: its body stays the runtime's own stream (a second stream in front of it cost
  * 10 ms of a 2 MiB read), and only a break takes the slow path.
  */
-export function resumableBody(
+export function markResumable(
   req: Request,
   res: Response,
   resend: (first: Response, cause: unknown) => Promise<Response>,
-): Response {
-  if (!res.body || !res.ok || (req.method !== "GET" && req.method !== "HEAD")) return res;
-  if (!res.headers.get("content-length") || !VALIDATORS.some((h) => res.headers.get(h) !== null)) return res;
+): void {
+  if (!res.body || !res.ok || (req.method !== "GET" && req.method !== "HEAD")) return;
+  if (!res.headers.get("content-length") || !VALIDATORS.some((h) => res.headers.get(h) !== null)) return;
   RESUMERS.set(res, { url: req.url, resend });
-  return res;
 }
 
 /** What {@link bodyReader} gives: the part of a stream reader that reading a body needs. */
@@ -56,7 +55,7 @@ export interface BodyReader {
 }
 
 /**
- * A reader of `res`'s body (which must have one). For a response {@link resumableBody} made resumable, a read
+ * A reader of `res`'s body (which must have one). For a response {@link markResumable} marked, a read
  * that fails is resumed from a new answer, the bytes already read skipped; for any other, the body's own
  * reader.
  *

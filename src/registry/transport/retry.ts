@@ -11,7 +11,7 @@ import { NetworkError, TimeoutError } from "../../errors.ts";
 import { type Fetcher, networkError } from "./fetcher.ts";
 import type { Logger } from "./log.ts";
 import { redactUrl } from "./redact.ts";
-import { resumableBody, sameRepresentation } from "./resume.ts";
+import { markResumable, sameRepresentation } from "./resume.ts";
 
 /** Statuses worth another try. */
 export const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
@@ -119,7 +119,8 @@ export function withRetry(next: Fetcher, opts: RetryOptions): Fetcher {
         failure = err;
       }
       if (res && (!RETRY_STATUSES.has(res.status) || attempt >= opts.retries)) {
-        return attempt < opts.retries ? resumableBody(req, res, resend) : res;
+        if (attempt < opts.retries) markResumable(req, res, resend);
+        return res;
       }
       await pause(res, res ? `status ${res.status}` : (failure as Error).message);
     }
