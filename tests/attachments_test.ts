@@ -13,7 +13,7 @@ import { type AttachedDocument, MAX_ATTACHED_DOCUMENT_BYTES } from "../src/attac
 import { type AttachedInventory, attachedInventory } from "../src/formats/attached_sbom.ts";
 import { fixedClock } from "../src/formats/clock.ts";
 import { cyclonedxSbom } from "../src/formats/cyclonedx.ts";
-import { attachedParts, ENTRY_SEPARATOR, writeJson } from "../src/formats/cyclonedx_attached.ts";
+import { attachedParts, ENTRY_SEPARATOR, jsonLines, writeJson } from "../src/formats/cyclonedx_attached.ts";
 import { type Component, componentJson } from "../src/formats/cyclonedx_nodes.ts";
 import { stringifyXml, type XmlElement } from "../src/formats/xml.ts";
 import { originalImage } from "./support/resolved_fixture.ts";
@@ -355,7 +355,7 @@ Deno.test("attachments: the JSON text written for attached packages is JSON.stri
         }, inventory);
         const components = parts.components();
         assert.equal(
-          parts.componentsText(),
+          parts.componentsText().join(""),
           components.map((c) => JSON.stringify(componentJson(c))).join(ENTRY_SEPARATOR),
         );
         assert.deepEqual(parts.refs, components.map((c) => c.bomRef));
@@ -365,12 +365,30 @@ Deno.test("attachments: the JSON text written for attached packages is JSON.stri
   );
 });
 
+Deno.test("attachments: jsonLines writes what JSON.stringify writes of each value, one per line, in pieces", () => {
+  // Nested values never start an object with the first member's name (jsonLines' contract).
+  const nested = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('{"type":'));
+  const entry = fc.record({ type: fc.string(), name: nested }, { requiredKeys: ["type"] });
+  fc.assert(
+    fc.property(fc.array(entry, { maxLength: 700 }), (items) => {
+      const pieces = jsonLines(items, "type", (item, i) => ({ ...item, index: i }));
+      assert.equal(pieces.length, Math.ceil(items.length / 256));
+      assert.equal(
+        pieces.join(""),
+        items.map((item, i) => JSON.stringify({ ...item, index: i })).join(ENTRY_SEPARATOR),
+      );
+    }),
+    { numRuns: 60 },
+  );
+});
+
 Deno.test("attachments: writeJson is JSON.stringify(bom, null, 2) with the given entries appended one per line", () => {
   fc.assert(fc.property(fc.jsonValue(), fc.array(fc.jsonValue(), { maxLength: 3 }), (value, extra) => {
     const bom = { bomFormat: "CycloneDX", metadata: { value }, components: [value], dependencies: [] };
-    assert.equal(writeJson(bom, {}), JSON.stringify(bom, null, 2));
-    const text = extra.map((v) => JSON.stringify(v)).join(ENTRY_SEPARATOR);
-    const written = writeJson(bom, { components: text, dependencies: text });
+    assert.equal(writeJson(bom, {}).join(""), JSON.stringify(bom, null, 2));
+    // Pieces as jsonLines gives them: the first without a separator, each of the others after one.
+    const pieces = extra.map((v, i) => `${i ? ENTRY_SEPARATOR : ""}${JSON.stringify(v)}`);
+    const written = writeJson(bom, { components: pieces, dependencies: pieces }).join("");
     const json = (v: unknown) => JSON.parse(JSON.stringify(v)); // -0 is written as 0
     assert.deepEqual(
       JSON.parse(written),

@@ -121,8 +121,8 @@ function listOf<T>(v: unknown, make: (entry: unknown) => T | undefined): T[] {
     return only === undefined ? [] : [only];
   }
   const out: T[] = [];
-  for (const entry of v) {
-    const made = make(entry);
+  for (let i = 0; i < v.length; i++) {
+    const made = make(v[i]);
     if (made !== undefined) out.push(made);
   }
   return out;
@@ -134,28 +134,46 @@ function spdxLicense(text: string | undefined): AttachedLicense | undefined {
   return /[\s()]/.test(text.trim()) ? { expression: text.trim() } : { id: text.trim() };
 }
 
+/** The first purl of an SPDX package's `externalRefs`. */
+function spdxPurl(refs: unknown): string | undefined {
+  if (!Array.isArray(refs)) return undefined;
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i];
+    if (isObject(ref) && ref.referenceType === "purl" && str(ref.referenceLocator)) {
+      return ref.referenceLocator as string;
+    }
+  }
+  return undefined;
+}
+
+/** An SPDX checksum as a hash, when CycloneDX has its algorithm and it has a value. */
+function spdxHash(c: unknown): AttachedHash | undefined {
+  const alg = isObject(c) && typeof c.algorithm === "string" ? SPDX_HASH.get(c.algorithm) : undefined;
+  const content = alg && str((c as Json).checksumValue);
+  return content ? { alg: alg!, content } : undefined;
+}
+
 function spdxPackages(doc: Json): AttachedPackage[] {
   const list = Array.isArray(doc.packages) ? doc.packages : [];
   const describes = new Set<string>(
     Array.isArray(doc.documentDescribes) ? doc.documentDescribes.filter((d) => typeof d === "string") : [],
   );
-  for (const r of Array.isArray(doc.relationships) ? doc.relationships : []) {
+  const relationships = Array.isArray(doc.relationships) ? doc.relationships : [];
+  for (let i = 0; i < relationships.length; i++) {
+    const r = relationships[i];
     if (isObject(r) && r.relationshipType === "DESCRIBES" && typeof r.relatedSpdxElement === "string") {
       describes.add(r.relatedSpdxElement);
     }
   }
   const packages: AttachedPackage[] = [];
-  for (const p of list) {
+  // Indexed loops and module-level helpers: for thousands of packages, in code that runs once, an iterator
+  // or a closure per package is garbage the collector must copy out of the way.
+  for (let i = 0; i < list.length; i++) {
+    const p = list[i];
     if (!isObject(p)) continue;
     const name = str(p.name);
     if (!name) continue;
-    let purl: string | undefined;
-    for (const ref of Array.isArray(p.externalRefs) ? p.externalRefs : []) {
-      if (isObject(ref) && ref.referenceType === "purl" && str(ref.referenceLocator)) {
-        purl = ref.referenceLocator as string;
-        break;
-      }
-    }
+    const purl = spdxPurl(p.externalRefs);
     const purpose = str(p.primaryPackagePurpose);
     const described = typeof p.SPDXID === "string" && describes.has(p.SPDXID);
     if (described && (purpose === "CONTAINER" || /^pkg:(oci|docker)\//.test(purl ?? ""))) continue;
@@ -163,11 +181,7 @@ function spdxPackages(doc: Json): AttachedPackage[] {
     const pkg: AttachedPackage = {
       name,
       licenses: license ? [license] : [],
-      hashes: listOf(p.checksums, (c) => {
-        const alg = isObject(c) && typeof c.algorithm === "string" ? SPDX_HASH.get(c.algorithm) : undefined;
-        const content = alg && str((c as Json).checksumValue);
-        return content ? { alg: alg!, content } : undefined;
-      }),
+      hashes: listOf(p.checksums, spdxHash),
       documents: [],
     };
     const version = str(p.versionInfo);
@@ -240,10 +254,6 @@ function readSbom(
   return "neither SPDX 2.x JSON nor CycloneDX JSON";
 }
 
-function keyOf(p: AttachedPackage): string {
-  return p.purl ? `purl ${p.purl}` : `name ${p.group ?? ""}/${p.name}@${p.version ?? ""}`;
-}
-
 function origin(doc: AttachedDocument): AttachedOrigin {
   const o: AttachedOrigin = {
     digest: doc.digest,
@@ -268,7 +278,9 @@ function origin(doc: AttachedDocument): AttachedOrigin {
  */
 export function attachedInventory(docs: readonly AttachedDocument[]): AttachedInventory {
   const inventory: AttachedInventory = { sboms: [], provenance: [], packages: [], notes: [] };
-  const byKey = new Map<string, AttachedPackage>();
+  // The same package: the same purl, else (without a purl) the same group, name and version.
+  const byPurl = new Map<string, AttachedPackage>();
+  const byName = new Map<string, AttachedPackage>();
   for (const doc of docs) {
     if (doc.kind === "provenance") {
       inventory.provenance.push({ ...origin(doc), predicateType: doc.predicateType ?? "" });
@@ -280,8 +292,11 @@ export function attachedInventory(docs: readonly AttachedDocument[]): AttachedIn
       continue;
     }
     inventory.sboms.push({ ...origin(doc), format: sbom.format, packages: sbom.packages.length });
-    for (const p of sbom.packages) {
-      const key = keyOf(p);
+    const packages = sbom.packages;
+    for (let i = 0; i < packages.length; i++) {
+      const p = packages[i];
+      const byKey = p.purl === undefined ? byName : byPurl;
+      const key = p.purl ?? `${p.group ?? ""}/${p.name}@${p.version ?? ""}`;
       const known = byKey.get(key);
       if (!known) {
         p.documents = [doc.digest];

@@ -59,6 +59,7 @@
 import type { ArtifactType } from "./artifact_types.ts";
 import { type CodeBuildContext, environmentImageRelation } from "../ci/codebuild.ts";
 import { type DescribedImage, imageInput, isUnresolved, resolvedBy, type Subject } from "../image.ts";
+import { encodeUtf8 } from "../bytes.ts";
 import { rfc3339 } from "../time.ts";
 import { PROJECT_URL, TOOL_NAME, VERSION } from "../version.ts";
 import type { AttachedInventory } from "./attached_sbom.ts";
@@ -259,7 +260,7 @@ async function serialise(
   opts: Pick<SbomOptions, "format">,
   extras: {
     formulation?: { workflow: BuildWorkflow; container: Component };
-    attached?: { components: string; refs: readonly string[] };
+    attached?: { components: readonly string[]; refs: readonly string[] };
   } = {},
 ): Promise<Uint8Array> {
   const { formulation, attached } = extras;
@@ -278,13 +279,14 @@ async function serialise(
     root.formulation = [formulationJson(formulation.workflow, componentJson(formulation.container))];
   }
   if (!attached) return new TextEncoder().encode(`${JSON.stringify(root, null, 2)}\n`);
-  // Attached packages can be thousands: one per line (see cyclonedx_attached.ts).
-  const { ENTRY_SEPARATOR, writeJson } = await import("./cyclonedx_attached.ts");
-  const more = {
+  // Attached packages can be thousands: one per line, written in pieces (see cyclonedx_attached.ts).
+  const { jsonLines, writeJson } = await import("./cyclonedx_attached.ts");
+  const pieces = writeJson(root, {
     components: attached.components,
-    dependencies: attached.refs.map((ref) => JSON.stringify({ ref })).join(ENTRY_SEPARATOR),
-  };
-  return new TextEncoder().encode(`${writeJson(root, more)}\n`);
+    dependencies: jsonLines(attached.refs, "ref", (ref) => ({ ref })),
+  });
+  pieces.push("\n");
+  return encodeUtf8(pieces);
 }
 
 /**
@@ -305,7 +307,7 @@ export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): P
     metadata: { timestamp: opts.clock.now(), tools: [toolComponent()], component },
     components: [],
   };
-  let attached: { components: string; refs: readonly string[] } | undefined;
+  let attached: { components: readonly string[]; refs: readonly string[] } | undefined;
   if (opts.attached && !isUnresolved(image)) {
     // The image's own attached SBOMs and provenance (cyclonedx_attached.ts): properties and references on the
     // image's component, the packages as components.
