@@ -765,7 +765,7 @@ async function main(): Promise<number> {
       `The tool runs as \`deno run --cached-only ${
         COMPILE_FLAGS.join(" ")
       } main.ts ...\` (the compile task's ` +
-      "permissions; `--cached-only` so that `deno run` does not ask the npm registry for package metadata, which " +
+      "permissions and V8 flags; `--cached-only` so that `deno run` does not ask the npm registry for package metadata, which " +
       "a compiled binary never does), not as a `deno compile` binary: compiling downloads the Deno runtime, which " +
       'this machine cannot. deno.json\'s `"unstable": ["lazy-dynamic-imports"]` makes `deno run` load a ' +
       "module imported with `import()` when that import runs, as the compiled binary does (its modules are " +

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { COMPILE_FLAGS, permissionFlags, REPO_ROOT, sharedDenoDir } from "./support/cli.ts";
+import { COMPILE_FLAGS, permissionFlags, REPO_ROOT, runtimeFlags, sharedDenoDir } from "./support/cli.ts";
 import { startEcrApi } from "./support/ecr_api.ts";
 import { seedImages } from "./support/images.ts";
 import { startRegistry } from "./support/registry.ts";
@@ -39,7 +39,9 @@ function refusingProxy(): { url: string; attempts: string[]; close(): void } {
 
 Deno.test("deno task start grants exactly what the compiled binary is granted, and never prompts", () => {
   assert.match(TASKS.start, /^deno run --quiet --no-prompt /);
-  assert.deepEqual(permissionFlags(TASKS.start), COMPILE_FLAGS);
+  assert.deepEqual(permissionFlags(TASKS.start), permissionFlags(TASKS.compile));
+  // The same V8 flags too: `deno task start` runs as the binary runs.
+  assert.deepEqual(runtimeFlags(TASKS.start), COMPILE_FLAGS);
   assert.ok(TASKS.start.endsWith(" main.ts"));
 });
 

@@ -55,8 +55,18 @@ export function permissionFlags(task: string): string[] {
   return task.split(/\s+/).filter((a) => a.startsWith("--allow-") || a.startsWith("--deny-"));
 }
 
-/** The `compile` task's permission flags: what the binary is allowed, and all a test child gets. */
-export const COMPILE_FLAGS: string[] = permissionFlags(
+/** The flags of a deno.json task that the binary runs with: its permissions and its V8 flags. */
+export function runtimeFlags(task: string): string[] {
+  return task.split(/\s+/).filter((a) =>
+    a.startsWith("--allow-") || a.startsWith("--deny-") || a.startsWith("--v8-flags=")
+  );
+}
+
+/**
+ * The `compile` task's runtime flags: what the binary is allowed and the V8 flags it is built with, all a test
+ * child gets (and what the benchmark runs the tool with).
+ */
+export const COMPILE_FLAGS: string[] = runtimeFlags(
   JSON.parse(Deno.readTextFileSync(`${REPO_ROOT}/deno.json`)).tasks.compile,
 );
 
