@@ -603,6 +603,62 @@ Deno.test("attachments: a failing run returns only once every lookup has ended, 
   }
 });
 
+Deno.test("attachments: on a registry without the referrers API, the referrers tag is asked for beside it, not after its 404", async () => {
+  const enc = new TextEncoder();
+  const config = enc.encode(
+    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }),
+  );
+  const manifest = enc.encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: {
+      mediaType: "application/vnd.oci.image.config.v1+json",
+      digest: sha256Digest(config),
+      size: config.length,
+    },
+    layers: [],
+  }));
+  const digest = sha256Digest(manifest);
+  const tagPath = `/v2/app/img/manifests/${referrersTag(digest)}`;
+  let tagAsked = -1;
+  let apiAnswered = -1;
+  const notFound = () =>
+    new Response(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: "unknown" }] }), {
+      status: 404,
+    });
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/v2/app/img/manifests/1") {
+      return new Response(manifest, {
+        headers: {
+          "content-type": "application/vnd.oci.image.manifest.v1+json",
+          "docker-content-digest": digest,
+        },
+      });
+    }
+    if (path.endsWith(`/blobs/${sha256Digest(config)}`)) return new Response(config);
+    if (path.includes("/referrers/")) {
+      // No API: a 404, slow to come.
+      await new Promise((r) => setTimeout(r, 300));
+      apiAnswered = performance.now();
+      return notFound();
+    }
+    if (path === tagPath) tagAsked = performance.now();
+    return notFound();
+  });
+  const r = await cli([
+    "sbom",
+    "--include-attached",
+    "-u",
+    `127.0.0.1:${server.addr.port}/app/img:1`,
+    "--plain-http",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(imageProps(JSON.parse(r.stdoutText)).get(`${NS}:attached:sbom`), "no attached SBOM found");
+  assert.ok(tagAsked > 0 && apiAnswered > 0, "both were asked");
+  assert.ok(tagAsked < apiAnswered, "the referrers tag went out before the API's 404 came back");
+});
+
 Deno.test("attachments: SPDX and CycloneDX through the referrers tag: merged, de-duplicated, captured", async () => {
   await using reg = await startRegistry({ auth: "none" });
   const { image, spdx, cdx, stray, spdxBytes, cdxBytes } = await imageWithTwoSboms(reg, "test/app");
@@ -862,7 +918,7 @@ Deno.test("attachments: cosign .sbom, .att (DSSE) and .sig tags; provenance name
 // ---------------------------------------------------------------------------------------------------------------
 // The OCI 1.1 referrers API (a server implementing it), integrity and size caps
 
-Deno.test("attachments: the referrers API with artifactType filtering and paging; no tag fallback", async (t) => {
+Deno.test("attachments: the referrers API with artifactType filtering and paging; the referrers tag not used", async (t) => {
   await using server = startReferrersServer();
   const { image, spdx, cdx, stray } = await imageWithTwoSboms(server, "test/api");
   const signature = await pushArtifact(server, "test/api", {
@@ -876,22 +932,26 @@ Deno.test("attachments: the referrers API with artifactType filtering and paging
   const listed = async (...args: string[]) =>
     JSON.parse((await ok(["attachments", ...args, ...common])).stdoutText).attachments;
 
-  await t.step("everything, from one referrers request, no fallback tag", async () => {
-    server.clearRequests();
-    const found = await listed();
-    assert.deepEqual(found.map((a: Json) => a.manifestDigest), all);
-    assert.ok(found.every((a: Json) => a.foundVia === "referrers-api"));
-    const paths = server.requests().map((r) => r.path);
-    assert.equal(paths.filter((p) => p === referrersPath).length, 1);
-    assert.ok(
-      !paths.includes(`/v2/test/api/manifests/${referrersTag(image.manifestDigest)}`),
-      "no tag fallback",
-    );
-    assert.ok(
-      !paths.includes(`/v2/test/api/manifests/${stray.descriptor.digest}`),
-      "another subject's referrer",
-    );
-  });
+  // A referrers tag as well (left from before the registry had the API, say), listing another subject's
+  // referrer: asked for beside the API, never used while the API answers.
+  await pushReferrersIndex(server, "test/api", image.manifestDigest, [spdx, stray]);
+  await t.step(
+    "everything, from one referrers request; the referrers tag beside it is not used",
+    async () => {
+      server.clearRequests();
+      const found = await listed();
+      assert.deepEqual(found.map((a: Json) => a.manifestDigest), all);
+      assert.ok(found.every((a: Json) => a.foundVia === "referrers-api"));
+      const paths = server.requests().map((r) => r.path);
+      assert.equal(paths.filter((p) => p === referrersPath).length, 1);
+      const tagPath = `/v2/test/api/manifests/${referrersTag(image.manifestDigest)}`;
+      assert.ok(paths.filter((p) => p === tagPath).length <= 1, "the tag is asked for once at most");
+      assert.ok(
+        !paths.includes(`/v2/test/api/manifests/${stray.descriptor.digest}`),
+        "another subject's referrer, listed by the tag only",
+      );
+    },
+  );
 
   await t.step("artifactType filtered by the server (OCI-Filters-Applied)", async () => {
     server.clearRequests();

@@ -37,7 +37,8 @@ export interface AttachedPackage {
   purl?: string;
   /** CycloneDX component type (`library`, `application`, ...), when the document says. */
   type?: string;
-  licenses: AttachedLicense[];
+  /** Shared by the packages that state the same licences: never changed in place. */
+  licenses: readonly AttachedLicense[];
   hashes: AttachedHash[];
   /** Digests of the attached documents that list it, in discovery order. */
   documents: string[];
@@ -134,6 +135,26 @@ function spdxLicense(text: string | undefined): AttachedLicense | undefined {
   return /[\s()]/.test(text.trim()) ? { expression: text.trim() } : { id: text.trim() };
 }
 
+const NO_LICENSES: readonly AttachedLicense[] = Object.freeze([]);
+
+/**
+ * The licence list of an SPDX licence field, made once per distinct field text in `made` and shared (frozen)
+ * by the packages that have it: a document states few licences, each for many packages.
+ */
+function spdxLicenses(
+  text: string | undefined,
+  made: Map<string, readonly AttachedLicense[]>,
+): readonly AttachedLicense[] {
+  if (text === undefined) return NO_LICENSES;
+  let list = made.get(text);
+  if (list === undefined) {
+    const license = spdxLicense(text);
+    list = license ? Object.freeze([Object.freeze(license)]) : NO_LICENSES;
+    made.set(text, list);
+  }
+  return list;
+}
+
 /** The first purl of an SPDX package's `externalRefs`. */
 function spdxPurl(refs: unknown): string | undefined {
   if (!Array.isArray(refs)) return undefined;
@@ -166,6 +187,7 @@ function spdxPackages(doc: Json): AttachedPackage[] {
     }
   }
   const packages: AttachedPackage[] = [];
+  const licenseLists = new Map<string, readonly AttachedLicense[]>();
   // Indexed loops and module-level helpers: for thousands of packages, in code that runs once, an iterator
   // or a closure per package is garbage the collector must copy out of the way.
   for (let i = 0; i < list.length; i++) {
@@ -177,10 +199,11 @@ function spdxPackages(doc: Json): AttachedPackage[] {
     const purpose = str(p.primaryPackagePurpose);
     const described = typeof p.SPDXID === "string" && describes.has(p.SPDXID);
     if (described && (purpose === "CONTAINER" || /^pkg:(oci|docker)\//.test(purl ?? ""))) continue;
-    const license = spdxLicense(str(p.licenseDeclared)) ?? spdxLicense(str(p.licenseConcluded));
+    const declared = spdxLicenses(str(p.licenseDeclared), licenseLists);
+    const licenses = declared.length ? declared : spdxLicenses(str(p.licenseConcluded), licenseLists);
     const pkg: AttachedPackage = {
       name,
-      licenses: license ? [license] : [],
+      licenses,
       hashes: listOf(p.checksums, spdxHash),
       documents: [],
     };
