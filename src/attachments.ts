@@ -613,8 +613,13 @@ export async function loadAttachedDocuments(
   }
   const read = await Promise.all(jobs.map(async ({ a, layer, expected }) => {
     const what = `attached document ${layer.descriptor.digest} (${a.foundVia} ${a.manifest.digest})`;
-    const blob = await source.blob(layer.descriptor, MAX_ATTACHED_DOCUMENT_BYTES, "attached document");
-    const body = parseJson(blob.bytes);
+    // Parsed while its digest is computed; nothing of it is used before the digest matched.
+    const { blob, decoded: body } = await source.decodedBlob(
+      layer.descriptor,
+      MAX_ATTACHED_DOCUMENT_BYTES,
+      "attached document",
+      parseJson,
+    );
     if (body === undefined) {
       opts.log?.(`attachments: ${what} is not JSON; left out`);
       return undefined;

@@ -114,6 +114,34 @@ export async function verifyDigest(
   }
 }
 
+/**
+ * {@link verifyDigest}, with `use(bytes)` run while the digest is computed (the runtime hashes on another
+ * thread): `use`'s result is given only once the digest matched, so nothing made of unverified bytes escapes,
+ * and when both fail the digest's error is the one thrown.
+ *
+ * @example
+ * ```ts
+ * const doc = await verifiedUse(bytes, "sha256:...", "attached document", (b) => JSON.parse(decodeUtf8(b)));
+ * ```
+ */
+export async function verifiedUse<T>(
+  bytes: Uint8Array,
+  expected: string,
+  what: string,
+  use: (bytes: Uint8Array) => T,
+): Promise<T> {
+  const verifying = verifyDigest(bytes, expected, what);
+  let result: T;
+  try {
+    result = use(bytes);
+  } catch (err) {
+    await verifying;
+    throw err;
+  }
+  await verifying;
+  return result;
+}
+
 /** Throw {@link DigestMismatchError} unless `bytes` has `expected` length. */
 export function verifySize(bytes: Uint8Array, expected: number, what: string): void {
   if (bytes.byteLength !== expected) {

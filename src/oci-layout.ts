@@ -16,7 +16,7 @@
 
 import { decodeUtf8 } from "./bytes.ts";
 import { readLocalFile } from "./files.ts";
-import { parseDigest, verifyDigest, verifySize } from "./digest.ts";
+import { parseDigest, verifiedUse, verifyDigest, verifySize } from "./digest.ts";
 import {
   ConfigError,
   DigestMismatchError,
@@ -204,6 +204,23 @@ export class OciLayoutSource implements ImageSource {
     return { bytes, digest: descriptor.digest, mediaType: descriptor.mediaType };
   }
 
+  async decodedBlob<T>(
+    descriptor: Descriptor,
+    maxBytes: number,
+    kind: string,
+    decode: (bytes: Uint8Array) => T,
+  ): Promise<{ blob: Blob; decoded: T }> {
+    let decoded: T;
+    const bytes = await this.#read(
+      descriptor.digest,
+      descriptor.size,
+      maxBytes,
+      kind,
+      (b) => decoded = decode(b),
+    );
+    return { blob: { bytes, digest: descriptor.digest, mediaType: descriptor.mediaType }, decoded: decoded! };
+  }
+
   /** index.json: attestation manifests stored beside the image are looked for there too. */
   get catalog(): ImageIndex {
     return this.index;
@@ -312,6 +329,7 @@ export class OciLayoutSource implements ImageSource {
     size: number | undefined,
     max: number,
     kind: string,
+    decode?: (bytes: Uint8Array) => unknown,
   ): Promise<Uint8Array> {
     const { algorithm, hex } = parseDigest(digest);
     const what = `${kind} ${digest} in ${this.path}`;
@@ -341,7 +359,8 @@ export class OciLayoutSource implements ImageSource {
       });
     }
     if (size !== undefined) verifySize(bytes, size, what);
-    await verifyDigest(bytes, digest, what);
+    if (decode) await verifiedUse(bytes, digest, what, decode);
+    else await verifyDigest(bytes, digest, what);
     return bytes;
   }
 }

@@ -4,7 +4,15 @@
 
 import assert from "node:assert/strict";
 import { DigestMismatchError, ManifestError, ToolError } from "../src/errors.ts";
-import { digestOf, isDigest, parseDigest, sha256Stream, verifyDigest, verifySize } from "../src/digest.ts";
+import {
+  digestOf,
+  isDigest,
+  parseDigest,
+  sha256Stream,
+  verifiedUse,
+  verifyDigest,
+  verifySize,
+} from "../src/digest.ts";
 
 const enc = new TextEncoder();
 const EMPTY_SHA256 = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -126,6 +134,26 @@ Deno.test("verifyDigest with an invalid expected digest is a ManifestError, not 
     (err: unknown) => {
       return err instanceof ManifestError && !(err instanceof DigestMismatchError);
     },
+  );
+});
+
+Deno.test("verifiedUse gives what was made of the bytes only once their digest matched; the digest's error first", async () => {
+  const abc = enc.encode("abc");
+  assert.equal(await verifiedUse(abc, ABC_SHA256, "blob", (b) => new TextDecoder().decode(b)), "abc");
+  // A mismatch is the error, whether the use succeeded or failed.
+  await assert.rejects(verifiedUse(abc, EMPTY_SHA256, "blob", () => "made"), DigestMismatchError);
+  await assert.rejects(
+    verifiedUse(abc, EMPTY_SHA256, "blob", () => {
+      throw new SyntaxError("not JSON");
+    }),
+    DigestMismatchError,
+  );
+  // The use's own error when the digest matched.
+  await assert.rejects(
+    verifiedUse(abc, ABC_SHA256, "blob", () => {
+      throw new SyntaxError("not JSON");
+    }),
+    SyntaxError,
   );
 });
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { digestOf, parseDigest, verifyDigest, verifySize } from "../digest.ts";
+import { digestOf, parseDigest, verifiedUse, verifyDigest, verifySize } from "../digest.ts";
 import {
   AuthError,
   DigestMismatchError,
@@ -75,6 +75,9 @@ export function nextLink(header: string | null, base: string): string | undefine
  * const top = await source.manifest();
  * ```
  */
+/** The decoding of a blob read as it is. */
+const noDecoding = (): undefined => undefined;
+
 export class RegistrySource implements ImageSource {
   readonly origin: ImageOrigin;
 
@@ -202,6 +205,15 @@ export class RegistrySource implements ImageSource {
   }
 
   async blob(descriptor: Descriptor, maxBytes: number, kind = "config"): Promise<Blob> {
+    return (await this.decodedBlob(descriptor, maxBytes, kind, noDecoding)).blob;
+  }
+
+  async decodedBlob<T>(
+    descriptor: Descriptor,
+    maxBytes: number,
+    kind: string,
+    decode: (bytes: Uint8Array) => T,
+  ): Promise<{ blob: Blob; decoded: T }> {
     const what = `blob ${descriptor.digest} of ${this.ref.repository}`;
     if (descriptor.size > maxBytes) {
       throw new TooLargeError(
@@ -212,8 +224,8 @@ export class RegistrySource implements ImageSource {
     // The descriptor's size is within the cap: read exactly that many bytes into one buffer.
     const bytes = await this.read(res, descriptor.size, `${kind} blob`, descriptor.size);
     verifySize(bytes, descriptor.size, what);
-    await verifyDigest(bytes, descriptor.digest, what);
-    return { bytes, digest: descriptor.digest, mediaType: descriptor.mediaType };
+    const decoded = await verifiedUse(bytes, descriptor.digest, what, decode);
+    return { blob: { bytes, digest: descriptor.digest, mediaType: descriptor.mediaType }, decoded };
   }
 
   private async read(res: Response, max: number, what: string, expected?: number): Promise<Uint8Array> {
