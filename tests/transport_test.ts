@@ -1133,6 +1133,47 @@ Deno.test("readCapped: a lying Content-Length (smaller than the body) does not l
   );
 });
 
+Deno.test("readCapped: a compressed body is read chunk by chunk: its Content-Length does not bound what it decodes to", async () => {
+  // What the runtime hands over is the decoded body (a small gzip of zeros decodes to gigabytes): it must be
+  // abandoned at the cap, not read whole because a small length was declared.
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (++pulled > 10_000) c.close();
+      else c.enqueue(new Uint8Array(1024));
+    },
+  });
+  const res = new Response(body, { headers: { "content-length": "100", "content-encoding": "gzip" } });
+  await assert.rejects(readCapped(res, 8 * 1024, "manifest"), TooLargeError);
+  assert.ok(pulled < 100, `read ${pulled} chunks of a body past its cap`);
+});
+
+Deno.test("readCapped: over real HTTP, a body is framed by its Content-Length: what comes after is not read", async () => {
+  // A body of declared length is read whole by the runtime; HTTP's framing is what bounds it.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    for await (const conn of listener) {
+      await conn.read(new Uint8Array(4096)).catch(() => null);
+      try {
+        await conn.write(enc.encode("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"));
+        for (let i = 0; i < 64; i++) await conn.write(new Uint8Array(64 * 1024).fill(0x41));
+      } catch {
+        // the client went away
+      }
+      conn.close();
+    }
+  })().catch(() => {});
+  try {
+    await withBase(async (inner) => {
+      const res = await inner(new Request(`http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/x`));
+      assert.deepStrictEqual(await readCapped(res, 1024 * 1024, "manifest"), new Uint8Array(10).fill(0x41));
+    });
+  } finally {
+    listener.close();
+    await serving;
+  }
+});
+
 Deno.test("readCapped: over real HTTP, by Content-Length and by streaming", async () => {
   const big = new Uint8Array(3 * 1024 * 1024);
   await withServer((req) => {

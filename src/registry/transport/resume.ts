@@ -103,3 +103,26 @@ export function bodyReader(res: Response): BodyReader {
     releaseLock: () => reader.releaseLock(),
   };
 }
+
+/**
+ * All of `res`'s body, read by the runtime in one step. For a response {@link markResumable} marked, a body
+ * that breaks off is read again, whole, from a new answer that is provably the same representation. Only for
+ * bodies whose length bounds them (see `readCapped`).
+ *
+ * @example
+ * ```ts
+ * const bytes = await wholeBody(res);
+ * ```
+ */
+export async function wholeBody(res: Response): Promise<Uint8Array> {
+  const resumer = RESUMERS.get(res);
+  for (let current = res;;) {
+    try {
+      return await current.bytes();
+    } catch (err) {
+      if (!resumer) throw err;
+      current = await resumer.resend(res, err);
+      if (!current.body) throw networkError(err, resumer.url);
+    }
+  }
+}
