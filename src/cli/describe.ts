@@ -60,16 +60,18 @@ export async function describeImage<T>(
   await using source = await ctx.openSource();
   const attachments = attached ? await import("./attachments.ts") : undefined;
   // The attachments are looked for as soon as the platform manifest is known, while its config is on the wire.
+  // They take more round trips than the image: their code loads then, behind those requests, not while the
+  // first answer waits to be read (loading holds the event loop).
   let finding: Finding | undefined;
-  const onManifest = attachments && ((subject: Parameters<typeof attachments.findAttached>[2]) => {
-    finding = attachments.findAttached(ctx, source, subject);
-  });
+  const onManifest = attachments && attached &&
+    ((subject: Parameters<typeof attachments.findAttached>[2]) => {
+      finding = attachments.findAttached(ctx, source, subject);
+      attachments.preloadAttached(attached);
+    });
   // resolveImage sends the first request before its first await: the loads start behind it. Nothing is awaited
   // between here and the image, so a failed request is never a rejection without a handler.
   const resolving = resolveFor(ctx, source, onManifest);
   startLoad();
-  // The attachments take more round trips: their code loads while the image's requests are on the wire.
-  if (attachments && attached) attachments.preloadAttached(attached);
   let image: ResolvedImage;
   try {
     image = await resolving;
