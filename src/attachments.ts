@@ -296,13 +296,15 @@ async function attestationManifests(
  */
 async function referrersOf(source: ImageSource, subject: string, opts: FindOptions): Promise<Attachment[]> {
   const referrersTagName = referrersTag(subject);
+  // The API's answer decides (the tag's waits for it): its request goes out first.
+  const asking = source.referrers(subject, opts.artifactType);
   const tagged = source.taggedManifest(referrersTagName).then(
     (blob) => ({ blob }),
     (error: unknown) => ({ error }),
   );
   let api;
   try {
-    api = await source.referrers(subject, opts.artifactType);
+    api = await asking;
   } finally {
     await tagged;
   }

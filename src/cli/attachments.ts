@@ -34,18 +34,33 @@ export const SBOM_DOCUMENTS: ReadonlySet<DocumentKind> = new Set(["sbom", "prove
 export const PROVENANCE_DOCUMENTS: ReadonlySet<DocumentKind> = new Set(["provenance"]);
 
 /**
- * Start loading the modules of the attachments step (call while the image's requests are on the wire), and,
- * when SBOMs are wanted, the SBOM writer's part for them. A failed load is reported where the module is used,
- * which imports it again.
+ * Start loading the code of the lookups ({@link findAttached}): call once the image's first request is on the
+ * wire, so that it is there when the platform manifest is. A failed load is reported where the module is
+ * used, which imports it again.
  *
  * @example
  * ```ts
+ * preloadLookups();
+ * const image = await resolveImage(source, { ...ctx, onManifest });
+ * ```
+ */
+export function preloadLookups(): void {
+  import("../attachments.ts").catch(() => {});
+}
+
+/**
+ * Start loading the code that reads the attached documents of the kinds in `want` (and, when SBOMs are wanted,
+ * the SBOM writer's part for them): call once the lookups are on the wire, as the documents come only after
+ * more round trips. A failed load is reported where the module is used, which imports it again.
+ *
+ * @example
+ * ```ts
+ * finding = findAttached(ctx, source, subject);
  * preloadAttached(SBOM_DOCUMENTS);
- * const image = await resolveImage(source, ctx);
  * ```
  */
 export function preloadAttached(want: ReadonlySet<DocumentKind>): void {
-  const loads: Promise<unknown>[] = [import("../attachments.ts"), import("../formats/attached_sbom.ts")];
+  const loads: Promise<unknown>[] = [import("../formats/attached_sbom.ts")];
   if (want.has("sbom")) loads.push(import("../formats/cyclonedx_attached.ts"));
   Promise.all(loads).catch(() => {});
 }

@@ -60,8 +60,8 @@ export async function describeImage<T>(
   await using source = await ctx.openSource();
   const attachments = attached ? await import("./attachments.ts") : undefined;
   // The attachments are looked for as soon as the platform manifest is known, while its config is on the wire.
-  // They take more round trips than the image: their code loads then, behind those requests, not while the
-  // first answer waits to be read (loading holds the event loop).
+  // Their documents come only after more round trips: the code that reads them loads then, behind those
+  // requests, not while the first answer waits to be read (loading holds the event loop).
   let finding: Finding | undefined;
   const onManifest = attachments && attached &&
     ((subject: Parameters<typeof attachments.findAttached>[2]) => {
@@ -72,6 +72,8 @@ export async function describeImage<T>(
   // between here and the image, so a failed request is never a rejection without a handler.
   const resolving = resolveFor(ctx, source, onManifest);
   startLoad();
+  // The lookups' code is needed as soon as the platform manifest is there.
+  attachments?.preloadLookups();
   let image: ResolvedImage;
   try {
     image = await resolving;
