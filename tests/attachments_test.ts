@@ -157,6 +157,57 @@ Deno.test("attachments: two SBOMs merge with packages de-duplicated by purl, eac
   assert.match(inv.notes[0], /neither SPDX 2\.x JSON nor CycloneDX JSON/);
 });
 
+Deno.test("attachments: an SPDX document's image package is left out only when the document describes it", () => {
+  const pkg = (id: string, extra: Record<string, unknown> = {}) => ({
+    name: id,
+    SPDXID: `SPDXRef-${id}`,
+    downloadLocation: "NOASSERTION",
+    ...extra,
+  });
+  const purl = (locator: string) => ({
+    externalRefs: [{
+      referenceCategory: "PACKAGE-MANAGER",
+      referenceType: "purl",
+      referenceLocator: locator,
+    }],
+  });
+  const content = {
+    spdxVersion: "SPDX-2.3",
+    documentDescribes: ["SPDXRef-root", "SPDXRef-oci", "SPDXRef-lib"],
+    relationships: [
+      {
+        spdxElementId: "SPDXRef-DOCUMENT",
+        relationshipType: "DESCRIBES",
+        relatedSpdxElement: "SPDXRef-docker",
+      },
+      {
+        spdxElementId: "SPDXRef-DOCUMENT",
+        relationshipType: "CONTAINS",
+        relatedSpdxElement: "SPDXRef-other",
+      },
+    ],
+    packages: [
+      pkg("root", { primaryPackagePurpose: "CONTAINER" }), // described container: the image
+      pkg("oci", purl("pkg:oci/app@sha256:1")), // described, an OCI purl: the image
+      pkg("docker", purl("pkg:docker/app@1")), // described by a relationship, a Docker purl: the image
+      pkg("lib", { primaryPackagePurpose: "LIBRARY" }), // described, but no image: kept
+      pkg("other", { primaryPackagePurpose: "CONTAINER" }), // a container it holds, not described: kept
+      pkg("nested", purl("pkg:oci/base@sha256:2")), // an image it holds, not described: kept
+    ],
+  };
+  const digest = `sha256:${"4".repeat(64)}`;
+  const inv = attachedInventory([{
+    kind: "sbom",
+    attachment: { foundVia: "referrers-tag", manifest: { digest: `sha256:${"f".repeat(64)}` } } as never,
+    descriptor: { mediaType: "x", digest, size: 1 },
+    bytes: new Uint8Array(),
+    digest,
+    envelope: "none",
+    content,
+  }]);
+  assert.deepEqual(inv.packages.map((p) => p.name), ["lib", "other", "nested"]);
+});
+
 Deno.test("attachments: the components written for attached packages are what the library writes from its models", async () => {
   // The CycloneDX library is no longer used to write them (src/formats/cyclonedx_nodes.ts); here it is the
   // reference: the same components as its models, through its normalisers, give the same JSON and XML.

@@ -197,8 +197,11 @@ function spdxPackages(doc: Json): AttachedPackage[] {
     if (!name) continue;
     const purl = spdxPurl(p.externalRefs);
     const purpose = str(p.primaryPackagePurpose);
-    const described = typeof p.SPDXID === "string" && describes.has(p.SPDXID);
-    if (described && (purpose === "CONTAINER" || /^pkg:(oci|docker)\//.test(purl ?? ""))) continue;
+    // The image itself (a container, or an OCI/Docker purl) that the document describes: asked in that order,
+    // so that most packages cost no lookup of their SPDXID.
+    const image = purpose === "CONTAINER" ||
+      (purl !== undefined && (purl.startsWith("pkg:oci/") || purl.startsWith("pkg:docker/")));
+    if (image && typeof p.SPDXID === "string" && describes.has(p.SPDXID)) continue;
     const declared = spdxLicenses(str(p.licenseDeclared), licenseLists);
     const licenses = declared.length ? declared : spdxLicenses(str(p.licenseConcluded), licenseLists);
     const pkg: AttachedPackage = {
