@@ -12,10 +12,11 @@
  * 4. hashes a 1 GiB `--subject` against `sha256sum`, and measures every command's peak RSS;
  * 5. times `sbom --include-attached` against `sbom` on bare loopback, with an SPDX SBOM of
  *    `BENCH_ATTACHED_PACKAGES` (5,000) packages attached to the image through the referrers tag schema (the
- *    registry has no referrers API), and measures its peak RSS and requests;
+ *    registry has no referrers API) in both orders (a ratio of two commands, see {@link hyperfineBothOrders}),
+ *    and measures its peak RSS and requests;
  * 6. prints a summary table (and writes it, with the details, to bench/results.md).
  *
- * The tool runs as `deno run --cached-only` with the permission flags of the `compile` task (`deno compile`
+ * The tool runs as `deno run --cached-only` with the permission and V8 flags of the `compile` task (`deno compile`
  * cannot run here: it downloads its runtime); the floors run with the same flags. deno.json turns on lazy
  * dynamic imports, so `deno run` loads each command's modules when that command runs, as the binary does. `--cached-only` keeps `deno
  * run` from fetching npm metadata it does not need (a compiled binary has no npm resolution at run time).
@@ -135,7 +136,7 @@ const commandLine = (argv: string[]) => argv.map(shellWord).join(" ");
 // ---------------------------------------------------------------------------------------------------------------
 // hyperfine
 
-interface Timing {
+export interface Timing {
   name: string;
   command: string;
   /** Seconds. */
@@ -144,6 +145,8 @@ interface Timing {
   median: number;
   min: number;
   max: number;
+  /** Every run's time (seconds). */
+  times: number[];
 }
 
 async function hyperfine(
@@ -175,6 +178,45 @@ async function hyperfine(
   } finally {
     await Deno.remove(json).catch(() => {});
   }
+}
+
+/** The figures of `name` over all of `times` (seconds). */
+export function timingOf(name: string, command: string, times: number[]): Timing {
+  const sorted = [...times].sort((x, y) => x - y);
+  const mean = times.reduce((sum, v) => sum + v, 0) / times.length;
+  const variance = times.reduce((sum, v) => sum + (v - mean) ** 2, 0) / Math.max(1, times.length - 1);
+  const middle = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  return {
+    name,
+    command,
+    mean,
+    stddev: Math.sqrt(variance),
+    median,
+    min: sorted[0],
+    max: sorted.at(-1)!,
+    times,
+  };
+}
+
+/**
+ * {@link hyperfine} for the ratio of two commands: run twice, in one order and then in the other, each command's
+ * figures taken over the runs of both. hyperfine makes all the runs of one command before the other's, so on a
+ * machine whose speed drifts while it measures (this one's does) a ratio taken in one order leans with the
+ * drift; the two orders cancel a steady drift instead of adding it to one side.
+ */
+async function hyperfineBothOrders(
+  title: string,
+  [a, b]: [{ name: string; argv: string[] }, { name: string; argv: string[] }],
+): Promise<Map<string, Timing>> {
+  const first = await hyperfine(`${title}, ${a.name} first`, [a, b]);
+  const second = await hyperfine(`${title}, ${b.name} first`, [b, a]);
+  const out = new Map<string, Timing>();
+  for (const { name } of [a, b]) {
+    const [x, y] = [first.get(name)!, second.get(name)!];
+    out.set(name, timingOf(name, x.command, [...x.times, ...y.times]));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -589,7 +631,7 @@ async function main(): Promise<number> {
     const layerPaths = new Set(catalog.original.layers.map((l) => `/v2/${repo}/blobs/${l.digest}`));
     const layerReads = attachedRequests.filter((e) => layerPaths.has(e.path)).length;
     const kinds = (part: string) => attachedRequests.filter((e) => e.path.includes(part)).length;
-    const attachedTimes = await hyperfine(
+    const attachedTimes = await hyperfineBothOrders(
       `bare loopback: sbom vs sbom --include-attached (${SINGLE}, ${ATTACHED_PACKAGES} attached packages)`,
       [{ name: "sbom", argv: sbomPlain }, { name: "sbom --include-attached", argv: sbomAttached }],
     );
@@ -611,7 +653,8 @@ async function main(): Promise<number> {
         `${kinds("/blobs/")} blob (the config and the SBOM); ${
           attachedRequests.filter((e) => e.status === 404).length
         } of them answered 404 (the referrers API and cosign's tags); ${layerReads} of a layer. Peak RSS ` +
-        `${mib(attachedRss)} (max of 3 runs).\n\n` +
+        `${mib(attachedRss)} (max of 3 runs). Timed in both orders (hyperfine twice, sbom first and then ` +
+        `second), ${RUNS} runs each time: the figures are over all ${2 * RUNS} runs of each command.\n\n` +
         timingTable(attachedTimes),
     );
     rows.push({

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { timingOf } from "../bench/bench.ts";
 import { startLatencyProxy } from "../bench/latency_proxy.ts";
 import { REPO_ROOT, runCli } from "./support/cli.ts";
 import { seedImages } from "./support/images.ts";
@@ -123,6 +124,14 @@ Deno.test("bench smoke: latency_proxy.ts as a program prints its address, proxie
   assert.equal(status.code, 0, stderr);
 });
 
+Deno.test("bench: timingOf gives the mean, sample standard deviation, median, min and max of the runs", () => {
+  const t = timingOf("x", "x --flag", [0.3, 0.1, 0.2, 0.4]);
+  assert.equal(t.mean.toFixed(6), "0.250000");
+  assert.equal(t.stddev.toFixed(6), Math.sqrt(0.05 / 3).toFixed(6));
+  assert.deepEqual([t.median, t.min, t.max], [0.25, 0.1, 0.4]);
+  assert.equal(timingOf("x", "x", [0.3, 0.1, 0.2]).median, 0.2);
+});
+
 Deno.test("bench smoke: the whole benchmark runs end to end with tiny settings, every command succeeding", async () => {
   // Timings mean nothing here (other tests share the CPUs): this holds the benchmark itself working, so that
   // a command line it runs (a flag a command came to require) is caught before someone needs the figures.
@@ -151,6 +160,8 @@ Deno.test("bench smoke: the whole benchmark runs end to end with tiny settings, 
     // (The table is padded as deno fmt writes it.)
     assert.match(md, /\| every command +\| request counts +\|.*\| as expected +\| PASS +\|/);
     assert.match(md, /\| sbom --include-attached +\| loopback, 20 packages +\|.*0 layer reads +\| PASS +\|/);
+    // The ratio of sbom --include-attached to sbom is timed in both orders, over the runs of both.
+    assert.match(md, /Timed in both orders[\s\S]*?over all 4 runs\s+of\s+each\s+command/);
     // The figures that tell what the targets leave for the tool: the parser's own cost, measured.
     assert.match(
       md,
