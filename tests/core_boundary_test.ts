@@ -63,6 +63,19 @@ Deno.test("core: no environment reads", async () => {
   assert.deepEqual(offenders, []);
 });
 
+Deno.test("no code of the tool writes to the console: stdout and stderr go through the run's io", async () => {
+  // Data on stdout and one escaped line per message on stderr hold only if nothing writes around them (a
+  // debugging line left in, say).
+  const offenders: string[] = [];
+  for (const file of [`${REPO_ROOT}/main.ts`, `${REPO_ROOT}/mod.ts`]) {
+    if (/\bconsole\./.test(codeOf(await Deno.readTextFile(file)))) offenders.push(file);
+  }
+  for await (const path of sourceFiles(CORE)) {
+    if (/\bconsole\./.test(codeOf(await Deno.readTextFile(path)))) offenders.push(path);
+  }
+  assert.deepEqual(offenders, []);
+});
+
 Deno.test("core: only formatters (and the CLI that calls them) import src/formats/", async () => {
   const offenders: string[] = [];
   for (const { path, code } of await coreFiles()) {
