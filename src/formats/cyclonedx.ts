@@ -252,15 +252,16 @@ function toolComponent(): Component {
 
 /**
  * `bom` as JSON or XML text with a trailing newline, with the build's `formulation` (artifacts BOM) after the
- * rest. The attached packages (`attached`: their components as JSON text and their bom-refs) go after `bom`'s
- * own components and dependencies, one per line (JSON only: XML has them among `bom.components`).
+ * rest. The attached packages (`attached`: their components as JSON text, in pieces) go after `bom`'s own
+ * components, one per line (JSON only: XML has them among `bom.components`); neither puts them in the
+ * dependency graph, as their dependencies are not known.
  */
 async function serialise(
   bom: Bom,
   opts: Pick<SbomOptions, "format">,
   extras: {
     formulation?: { workflow: BuildWorkflow; container: Component };
-    attached?: { components: readonly string[]; refs: readonly string[] };
+    attached?: { components: readonly string[] };
   } = {},
 ): Promise<Uint8Array> {
   const { formulation, attached } = extras;
@@ -279,12 +280,10 @@ async function serialise(
     root.formulation = [formulationJson(formulation.workflow, componentJson(formulation.container))];
   }
   if (!attached) return new TextEncoder().encode(`${JSON.stringify(root, null, 2)}\n`);
-  // Attached packages can be thousands: one per line, written in pieces (see cyclonedx_attached.ts).
-  const { jsonLines, writeJson } = await import("./cyclonedx_attached.ts");
-  const pieces = writeJson(root, {
-    components: attached.components,
-    dependencies: jsonLines(attached.refs, "ref", (ref) => ({ ref })),
-  });
+  // Attached packages can be thousands: one per line, written in pieces (see cyclonedx_attached.ts). Their
+  // dependencies are not known: they are not in the dependency graph.
+  const { writeJson } = await import("./cyclonedx_attached.ts");
+  const pieces = writeJson(root, { components: attached.components });
   pieces.push("\n");
   return encodeUtf8(pieces);
 }
@@ -307,7 +306,7 @@ export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): P
     metadata: { timestamp: opts.clock.now(), tools: [toolComponent()], component },
     components: [],
   };
-  let attached: { components: readonly string[]; refs: readonly string[] } | undefined;
+  let attached: { components: readonly string[] } | undefined;
   if (opts.attached && !isUnresolved(image)) {
     // The image's own attached SBOMs and provenance (cyclonedx_attached.ts): properties and references on the
     // image's component, the packages as components.
@@ -323,7 +322,7 @@ export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): P
     bom.serialNumber = parts.serialNumber;
     // XML writes components; JSON writes their text, straight from the packages (the same, and much faster).
     if (opts.format === "xml") bom.components = parts.components();
-    else attached = { components: parts.componentsText(), refs: parts.refs };
+    else attached = { components: parts.componentsText() };
   }
   return await serialise(bom, opts, { attached });
 }

@@ -4,7 +4,9 @@
  * - every package of the attached SBOMs (see `attached_sbom.ts` for what is kept and how they are
  *   de-duplicated) becomes a component in `components`, with its purl, version, licences and hashes as given,
  *   and one property `ecrimagemetadataextractor:attached:document` per attached document that lists it (the
- *   document's digest);
+ *   document's digest); it is not in the dependency graph (`dependencies`): the documents' relationships are
+ *   not carried over, so its dependencies are not known, and an entry without `dependsOn` would say it has
+ *   none;
  * - each attached SBOM is an `externalReferences` entry of type `bom` on the image (`metadata.component`):
  *   url = the `pkg:oci` purl of the artifact manifest that holds it, hash = the document's SHA-256, comment =
  *   its digest, format and where it was found;
@@ -30,8 +32,8 @@
  *
  * The packages are prepared once ({@link attachedParts}), with every decision the CycloneDX library's models
  * and normalisers made when earlier releases wrote them through it; `cyclonedx.ts` writes them as JSON (one
- * component and one dependency entry per line, {@link writeJson}, each component written as text straight from
- * its package) or XML (components, through `cyclonedx_nodes.ts`).
+ * component per line, {@link writeJson}, each written as text straight from its package) or XML (components,
+ * through `cyclonedx_nodes.ts`).
  * `tests/attachments_test.ts` holds both equal, value for value and key for key, to what the library writes
  * from the same components.
  *
@@ -77,8 +79,6 @@ export interface AttachedParts {
    * packages (see {@link componentsText}).
    */
   componentsText(): string[];
-  /** Their bom-refs, in order. */
-  refs: string[];
 }
 
 /** `pkg:oci` purl of an artifact manifest of the image's repository (no repository_url for a layout). */
@@ -156,6 +156,7 @@ function components(
     if (p.licenses.length) c.licenses = chosenLicenses(p.licenses).map(license);
     if (p.purl) c.purl = p.purl;
     c.properties = p.documents.map((value) => ({ name: PROPERTY_DOCUMENT, value }));
+    c.dependenciesUnknown = true;
     return c;
   });
 }
@@ -290,7 +291,6 @@ export async function attachedParts(
     serialNumber,
     components: () => components(bom.spec, inventory.packages, refs),
     componentsText: () => componentsText(bom.spec, inventory.packages, refs),
-    refs,
   };
 }
 

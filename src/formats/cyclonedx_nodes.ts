@@ -126,6 +126,12 @@ export interface Component {
   externalReferences?: ExternalReference[];
   /** In JSON written when given, even empty; in XML when not empty. */
   properties?: Property[];
+  /**
+   * Its dependencies are not known (a package of an attached SBOM, whose relationships are not carried over):
+   * it is left out of the dependency graph, where an entry without `dependsOn` says it has none. CycloneDX:
+   * what the graph does not list may have unknown dependencies.
+   */
+  dependenciesUnknown?: boolean;
 }
 
 /** What the BOM's `metadata` holds. */
@@ -223,10 +229,13 @@ export function componentJson(c: Component): Json {
   return out;
 }
 
-/** The dependency graph: every component with a bom-ref, depending on nothing (as far as this BOM says). */
+/**
+ * The dependency graph: every component with a bom-ref, depending on nothing (as far as this BOM says), but
+ * those whose dependencies are not known.
+ */
 function dependencyRefs(bom: Bom): string[] {
   const all = bom.metadata.component ? [bom.metadata.component, ...bom.components] : bom.components;
-  return all.map((c) => c.bomRef ?? "").filter((ref) => ref !== "");
+  return all.filter((c) => !c.dependenciesUnknown).map((c) => c.bomRef ?? "").filter((ref) => ref !== "");
 }
 
 /**
