@@ -795,8 +795,40 @@ Deno.test("attachments: SPDX and CycloneDX through the referrers tag: merged, de
   assert.match(xml.stdoutText, /<externalReferences>\s*<reference type="bom">/);
   assert.match(xml.stdoutText, /<name>shared-1<\/name>/);
 
-  // Reproducible with SOURCE_DATE_EPOCH; and the serial number depends on the attached documents.
+  // Wherever the image's component is written, it records the attached documents: the component alone is the
+  // SBOM's metadata.component, and the artifacts' BOM (--subject) has it as the build container of its
+  // formulation (the packages are the image's SBOM's). Without the flag, neither does.
   const env = { SOURCE_DATE_EPOCH: "1700000000" };
+  const json = async (...args: string[]) => JSON.parse((await ok([...args, ...common], env)).stdoutText);
+  const full = await json("sbom", "--include-attached");
+  assert.deepEqual(
+    await json("sbom", "--include-attached", "--format", "cyclonedx-component"),
+    full.metadata.component,
+  );
+  assert.ok(!("externalReferences" in await json("sbom", "--format", "cyclonedx-component")));
+  const built = await Deno.makeTempFile({ prefix: "attached-subject-" });
+  try {
+    await Deno.writeTextFile(built, "firmware\n");
+    const artifacts = await json("sbom", "--include-attached", "--subject", built);
+    await assertValidCycloneDx(JSON.stringify(artifacts));
+    const container = artifacts.formulation[0].components[0];
+    assert.deepEqual(container, full.metadata.component);
+    const without = await json("sbom", "--subject", built);
+    assert.ok(
+      ![...imageProps({ metadata: { component: without.formulation[0].components[0] } }).keys()].some((k) =>
+        k.includes(":attached:")
+      ),
+    );
+    assert.notEqual(
+      artifacts.serialNumber,
+      without.serialNumber,
+      "the serial number names the documents too",
+    );
+  } finally {
+    await Deno.remove(built);
+  }
+
+  // Reproducible with SOURCE_DATE_EPOCH; and the serial number depends on the attached documents.
   const once = await ok(["sbom", "--include-attached", ...common], env);
   const twice = await ok(["sbom", "--include-attached", ...common], env);
   assert.equal(once.stdoutText, twice.stdoutText);

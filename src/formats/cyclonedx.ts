@@ -63,6 +63,7 @@ import { encodeUtf8 } from "../bytes.ts";
 import { rfc3339 } from "../time.ts";
 import { PROJECT_URL, TOOL_NAME, VERSION } from "../version.ts";
 import type { AttachedInventory } from "./attached_sbom.ts";
+import type { AttachedParts } from "./cyclonedx_attached.ts";
 import type { Clock } from "./clock.ts";
 import {
   type Bom,
@@ -307,24 +308,41 @@ export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): P
     components: [],
   };
   let attached: { components: readonly string[] } | undefined;
-  if (opts.attached && !isUnresolved(image)) {
-    // The image's own attached SBOMs and provenance (cyclonedx_attached.ts): properties and references on the
-    // image's component, the packages as components.
-    const { attachedParts } = await import("./cyclonedx_attached.ts");
-    const parts = await attachedParts(image, {
-      spec: opts.specVersion,
-      clock: opts.clock,
-      serialNumber: bom.serialNumber,
-      imageRef: component.bomRef!,
-    }, opts.attached!);
-    component.properties = [...component.properties ?? [], ...parts.properties];
-    if (parts.externalReferences.length) component.externalReferences = parts.externalReferences;
+  const parts = await attachTo(component, image, opts, opts.specVersion, bom.serialNumber);
+  if (parts) {
+    // The packages as components. XML writes components; JSON writes their text, straight from the packages
+    // (the same, and much faster).
     bom.serialNumber = parts.serialNumber;
-    // XML writes components; JSON writes their text, straight from the packages (the same, and much faster).
     if (opts.format === "xml") bom.components = parts.components();
     else attached = { components: parts.componentsText() };
   }
   return await serialise(bom, opts, { attached });
+}
+
+/**
+ * With `opts.attached`, the image's own attached SBOMs and provenance (cyclonedx_attached.ts) recorded on the
+ * image's `component` (properties, and a `bom` reference to each attached SBOM, by digest): wherever the image's
+ * component is written. Gives what else they add to a BOM whose serial number is `serialNumber` (the packages,
+ * the serial number), or nothing without attached documents or for an image that was not resolved.
+ */
+async function attachTo(
+  component: Component,
+  image: DescribedImage,
+  opts: Omit<SbomOptions, "format">,
+  spec: SpecVersion,
+  serialNumber: string,
+): Promise<AttachedParts | undefined> {
+  if (!opts.attached || isUnresolved(image)) return undefined;
+  const { attachedParts } = await import("./cyclonedx_attached.ts");
+  const parts = await attachedParts(image, {
+    spec,
+    clock: opts.clock,
+    serialNumber,
+    imageRef: component.bomRef!,
+  }, opts.attached);
+  component.properties = [...component.properties ?? [], ...parts.properties];
+  if (parts.externalReferences.length) component.externalReferences = parts.externalReferences;
+  return parts;
 }
 
 /**
@@ -340,8 +358,10 @@ export async function cyclonedxComponent(
   image: DescribedImage,
   opts: Omit<SbomOptions, "format">,
 ): Promise<Uint8Array> {
-  const component = componentJson(await imageComponent(image, opts, opts.specVersion));
-  return new TextEncoder().encode(`${JSON.stringify(component, null, 2)}\n`);
+  const component = await imageComponent(image, opts, opts.specVersion);
+  // The attached documents as metadata.component of the SBOM records them (the packages are the SBOM's).
+  await attachTo(component, image, opts, opts.specVersion, "");
+  return new TextEncoder().encode(`${JSON.stringify(componentJson(component), null, 2)}\n`);
 }
 
 /**
@@ -376,7 +396,10 @@ export async function artifactsBom(image: DescribedImage, opts: ArtifactsBomOpti
     ...opts.artifacts.map((a) => [a.name, a.digest.sha256]),
     Object.entries(cb).sort(([a], [b]) => a.localeCompare(b)),
   ];
-  const serial = await serialNumber(image, opts, extra);
+  let serial = await serialNumber(image, opts, extra);
+  // The build container records its attached SBOMs and provenance, by digest (their packages are the image's
+  // SBOM's); with SOURCE_DATE_EPOCH they go into the serial number too.
+  serial = (await attachTo(container, image, opts, "1.6", serial))?.serialNumber ?? serial;
   const workflow: BuildWorkflow = {
     formulaRef: "formula:build",
     workflowRef: "workflow:build",
