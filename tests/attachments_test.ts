@@ -346,6 +346,16 @@ Deno.test("attachments: the components written for attached packages are what th
     ]);
     const doc = written;
     assert.equal(doc.components.length, 7);
+    // Every bom-ref is unique in the BOM: the purl, else a name of the tool's; a second of a name gets "#2".
+    assert.deepEqual(doc.components.map((c: Json) => c["bom-ref"]), [
+      "pkg:npm/known-id@1",
+      `${NS}:attached:unknown-id@`,
+      `${NS}:attached:org.example/expression@2`,
+      `${NS}:attached:crypto@`,
+      `${NS}:attached:odd-type@`,
+      `${NS}:attached:same@1`,
+      `${NS}:attached:same@1#2`,
+    ]);
     assert.deepEqual(doc.components[0].licenses, [{ license: { id: "MIT" } }]);
     assert.deepEqual(doc.components[0].hashes, [{ alg: "SHA-256", content: hex(64, "b") }]);
     assert.deepEqual(doc.components[1].licenses, [{ license: { name: "LicenseRef-Proprietary" } }, {

@@ -106,9 +106,11 @@ function license(l: AttachedLicense): License {
 /** A bom-ref for each package, unique in the BOM (the purl when there is one), none of those in `taken`. */
 function bomRefs(packages: readonly AttachedPackage[], taken: Set<string>): string[] {
   return packages.map((p) => {
-    let ref = p.purl ?? `${TOOL_NAME}:attached:${p.group ? `${p.group}/` : ""}${p.name}@${p.version ?? ""}`;
-    for (let i = 2, wanted = ref; taken.has(ref); i++) ref = `${wanted}#${i}`;
-    taken.add(ref);
+    const wanted = p.purl ??
+      `${TOOL_NAME}:attached:${p.group ? `${p.group}/` : ""}${p.name}@${p.version ?? ""}`;
+    // One look-up for a ref that is free (as most are): adding it to `taken` grows it.
+    let ref = wanted;
+    for (let i = 2, size = taken.size; taken.add(ref).size === size; i++) ref = `${wanted}#${i}`;
     return ref;
   });
 }
