@@ -10,6 +10,7 @@ import { AuthError, NetworkError, TimeoutError, TooLargeError } from "../src/err
 import type { CredentialLookup } from "../src/registry/credentials/types.ts";
 import { MAX_TOKEN_BYTES, scopeForUrl, withAuth } from "../src/registry/transport/auth.ts";
 import { readCapped } from "../src/registry/transport/body.ts";
+import { markResumable } from "../src/registry/transport/resume.ts";
 import { baseFetcher, type Fetcher, networkError, safeOrigin } from "../src/registry/transport/fetcher.ts";
 import { MAX_REDIRECTS, withRedirects } from "../src/registry/transport/redirect.ts";
 import { RETRY_STATUSES, retryAfterMs, withRetry } from "../src/registry/transport/retry.ts";
@@ -1146,6 +1147,82 @@ Deno.test("readCapped: a compressed body is read chunk by chunk: its Content-Len
   const res = new Response(body, { headers: { "content-length": "100", "content-encoding": "gzip" } });
   await assert.rejects(readCapped(res, 8 * 1024, "manifest"), TooLargeError);
   assert.ok(pulled < 100, `read ${pulled} chunks of a body past its cap`);
+});
+
+Deno.test("readCapped: over real HTTP, a Content-Length beside a Transfer-Encoding does not lift the cap", async () => {
+  // Transfer-Encoding frames the body (by chunks, or until the connection closes), whatever Content-Length
+  // says: such a body is read chunk by chunk and abandoned at the cap, not read whole.
+  for (const encoding of ["chunked", "identity"]) {
+    let sent = 0;
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const serving = (async () => {
+      for await (const conn of listener) {
+        await conn.read(new Uint8Array(4096)).catch(() => null);
+        try {
+          await conn.write(
+            enc.encode(`HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: ${encoding}\r\n\r\n`),
+          );
+          const chunk = new Uint8Array(256 * 1024).fill(0x41);
+          const framed = encoding === "chunked"
+            ? new Uint8Array([
+              ...enc.encode(`${chunk.length.toString(16)}\r\n`),
+              ...chunk,
+              ...enc.encode("\r\n"),
+            ])
+            : chunk;
+          for (; sent < 64 * 1024 * 1024; sent += chunk.length) await conn.write(framed);
+        } catch {
+          // the client went away
+        }
+        conn.close();
+      }
+    })().catch(() => {});
+    try {
+      await withBase(async (inner) => {
+        const res = await inner(new Request(`http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/x`));
+        assert.equal(res.headers.get("content-length"), "10", encoding);
+        await assert.rejects(readCapped(res, 1024 * 1024, "manifest"), TooLargeError);
+      });
+    } finally {
+      listener.close();
+      await serving;
+    }
+    assert.ok(
+      sent < 16 * 1024 * 1024,
+      `${encoding}: the server got ${sent} bytes out before the read stopped`,
+    );
+  }
+});
+
+Deno.test("readCapped: a body that breaks off is read whole again only from an answer framed by its length", async () => {
+  // The first answer breaks off; the one sent again claims the same representation but is chunked and endless:
+  // it is no body to read whole.
+  const req = new Request("https://r.example/v2/app/blobs/sha256:x");
+  const headers = { "content-length": "100", etag: '"x"' };
+  const broken = new Response(
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array(10));
+        c.error(new TypeError("connection reset"));
+      },
+    }),
+    { headers },
+  );
+  let pulled = 0;
+  markResumable(req, broken, () =>
+    Promise.resolve(
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(c) {
+            if (++pulled > 10_000) c.close();
+            else c.enqueue(new Uint8Array(1024));
+          },
+        }),
+        { headers: { ...headers, "transfer-encoding": "chunked" } },
+      ),
+    ));
+  await assert.rejects(readCapped(broken, 1000, "blob"), NetworkError);
+  assert.ok(pulled < 100, `read ${pulled} chunks of the answer sent again`);
 });
 
 Deno.test("readCapped: over real HTTP, a body is framed by its Content-Length: what comes after is not read", async () => {

@@ -105,16 +105,17 @@ export function bodyReader(res: Response): BodyReader {
 }
 
 /**
- * All of `res`'s body, read by the runtime in one step. For a response {@link markResumable} marked, a body
- * that breaks off is read again, whole, from a new answer that is provably the same representation. Only for
- * bodies whose length bounds them (see `readCapped`).
+ * All of `res`'s body, read by the runtime in one step: only for a body whose length bounds it (`framed`
+ * says, see `readCapped`). For a response {@link markResumable} marked, a body that breaks off is read again,
+ * whole, from a new answer that is provably the same representation and framed the same way (else the break
+ * is the error).
  *
  * @example
  * ```ts
- * const bytes = await wholeBody(res);
+ * const bytes = await wholeBody(res, (r) => r.headers.get("transfer-encoding") === null);
  * ```
  */
-export async function wholeBody(res: Response): Promise<Uint8Array> {
+export async function wholeBody(res: Response, framed: (res: Response) => boolean): Promise<Uint8Array> {
   const resumer = RESUMERS.get(res);
   for (let current = res;;) {
     try {
@@ -122,7 +123,10 @@ export async function wholeBody(res: Response): Promise<Uint8Array> {
     } catch (err) {
       if (!resumer) throw err;
       current = await resumer.resend(res, err);
-      if (!current.body) throw networkError(err, resumer.url);
+      if (!current.body || !framed(current)) {
+        await current.body?.cancel().catch(() => {});
+        throw networkError(err, resumer.url);
+      }
     }
   }
 }
