@@ -382,6 +382,29 @@ Deno.test("reliability: retries, timeouts, redirects, limits and bad content thr
     assert.ok(reqs[0].clientClosed, "the proxy should have seen the client stop reading and hang up");
   });
 
+  await t.step(
+    "a 5 MiB manifest, chunked beside a small Content-Length, is refused while reading",
+    async () => {
+      // The chunked framing rules, whatever the length says: the body is read chunk by chunk up to the cap,
+      // not whole (which would hold on until --timeout, buffering all it is sent).
+      const body = new Uint8Array(5 * MiB).fill(0x20);
+      proxy.scenario(
+        "hugete",
+        faults.serve("manifests", {
+          status: 200,
+          headers: { "content-type": MediaTypes.ociManifest },
+          body,
+          contentLength: "chunked",
+          alsoDeclare: 100,
+          then: "hold",
+        }),
+      );
+      const r = await cli(proxy, [...manifestOf("hugete"), "--timeout", "20"]);
+      failed(r, /manifest is larger than the 4 MiB limit;/);
+      assert.ok(r.ms < 10_000, `took ${Math.round(r.ms)} ms`);
+    },
+  );
+
   await t.step("a 5 MiB manifest with a Content-Length is refused before reading", async () => {
     const body = new Uint8Array(5 * MiB).fill(0x20);
     proxy.scenario("hugecl", faults.serve("manifests", manifestReply(body, MediaTypes.ociManifest)));

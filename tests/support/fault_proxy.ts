@@ -78,6 +78,8 @@ export interface FaultReply {
    * transfer encoding. Default: the body's real length.
    */
   contentLength?: number | "chunked";
+  /** With `"chunked"`, a `Content-Length` header too, which the chunked framing overrides (RFC 9112 6.3). */
+  alsoDeclare?: number;
   /** Send only this many body bytes. */
   sendBytes?: number;
   /**
@@ -355,6 +357,9 @@ export async function startFaultProxy(
     const chunked = action.contentLength === "chunked";
     if (chunked) headers.set("transfer-encoding", "chunked");
     else headers.set("content-length", String(action.contentLength ?? body.byteLength));
+    if (chunked && action.alsoDeclare !== undefined) {
+      headers.set("content-length", String(action.alsoDeclare));
+    }
     headers.set("connection", "close");
     let head = `HTTP/1.1 ${action.status} ${REASONS[action.status] ?? "Status"}\r\n`;
     for (const [k, v] of headers) head += `${k}: ${v}\r\n`;
