@@ -154,6 +154,11 @@ export interface Attachment {
 export interface FindOptions {
   /** Only attachments of this artifact type. */
   artifactType?: string;
+  /**
+   * Look only where documents of these kinds can be: cosign's `.sig` tag (signatures) is then not asked for,
+   * nor its `.sbom` tag when SBOMs are not wanted. Without it, everything is looked for.
+   */
+  documents?: ReadonlySet<DocumentKind>;
   /** Debug notes (attachments left out, and why). */
   log?: (line: string) => void;
 }
@@ -402,10 +407,12 @@ async function mapLimited<T, R>(
   return out;
 }
 
-/** cosign's `.sbom`, `.att` and `.sig` tags of `subject`. */
+/** cosign's tags of `subject`: `.sbom`, `.att` and `.sig`, or those that can hold the documents wanted. */
 async function cosignTags(source: ImageSource, subject: string, opts: FindOptions): Promise<Attachment[]> {
   const base = referrersTag(subject);
-  const read = await Promise.all([".sbom", ".att", ".sig"].map(async (suffix) => {
+  const want = opts.documents;
+  const suffixes = want ? [...want.has("sbom") ? [".sbom"] : [], ".att"] : [".sbom", ".att", ".sig"];
+  const read = await Promise.all(suffixes.map(async (suffix) => {
     const tag = `${base}${suffix}`;
     const blob = await source.taggedManifest(tag);
     if (!blob) return undefined;

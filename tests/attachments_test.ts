@@ -944,7 +944,18 @@ Deno.test("attachments: cosign .sbom, .att (DSSE) and .sig tags; provenance name
     undefined,
   ]);
 
+  // The listing asks for cosign's three tags; the documents' commands only for those that can hold what they
+  // read: sbom .sbom and .att (not .sig: signatures), provenance .att alone.
+  const cosignAsked = async () =>
+    (await requestLines(reg)).filter((l) => l.startsWith(`GET /v2/${repo}/manifests/${tag}.`)).map((l) =>
+      l.slice(l.lastIndexOf(".") + 1)
+    ).sort();
+  await reg.clearRequests();
+  await ok(["attachments", ...common]);
+  assert.deepEqual(await cosignAsked(), ["att", "sbom", "sig"]);
+  await reg.clearRequests();
   const r = await ok(["sbom", "--include-attached", "-v", ...common]);
+  assert.deepEqual(await cosignAsked(), ["att", "sbom"]);
   assert.match(
     r.stderr,
     /an in-toto statement whose subject is not the image: it describes something else; left out/,
@@ -991,6 +1002,7 @@ Deno.test("attachments: cosign .sbom, .att (DSSE) and .sig tags; provenance name
       rd.annotations["ecrimagemetadataextractor_attached_provenance_0_manifest_digest"],
       att.descriptor.digest,
     );
+    assert.deepEqual(await cosignAsked(), ["att"]);
     const blobs = (await requestLines(reg)).filter((l) => l.includes("/blobs/")).sort();
     assert.deepEqual(
       blobs,

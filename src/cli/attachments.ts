@@ -55,7 +55,7 @@ export function preloadLookups(): void {
  *
  * @example
  * ```ts
- * finding = findAttached(ctx, source, subject);
+ * finding = findAttached(ctx, source, subject, { want: SBOM_DOCUMENTS });
  * preloadAttached(SBOM_DOCUMENTS);
  * ```
  */
@@ -74,11 +74,14 @@ export interface Finding {
 
 /**
  * Start looking for what is attached to `subject` (the platform manifest and its index), before the image's
- * config has been read. The failure of a lookup is reported where its result is used ({@link readAttached}).
+ * config has been read: everything, or (`filter.want`) only where documents of those kinds can be, or
+ * (`filter.artifactType`) only that type. The failure of a lookup is reported where its result is used
+ * ({@link readAttached}).
  *
  * @example
  * ```ts
- * const image = await resolveImage(source, { ...ctx, onManifest: (s) => finding = findAttached(ctx, source, s) });
+ * const onManifest = (s: AttachmentSubject) => finding = findAttached(ctx, source, s, { want: SBOM_DOCUMENTS });
+ * const image = await resolveImage(source, { ...ctx, onManifest });
  * const { inventory } = await readAttached(ctx, source, image, SBOM_DOCUMENTS, finding);
  * ```
  */
@@ -86,10 +89,14 @@ export function findAttached(
   ctx: RunContext,
   source: ImageSource,
   subject: AttachmentSubject,
-  artifactType?: string,
+  filter: { artifactType?: string; want?: ReadonlySet<DocumentKind> } = {},
 ): Finding {
   const attachments = import("../attachments.ts").then((m) =>
-    m.findAttachments(source, subject, { artifactType, log: ctx.log })
+    m.findAttachments(source, subject, {
+      ...(filter.artifactType !== undefined ? { artifactType: filter.artifactType } : {}),
+      ...(filter.want ? { documents: filter.want } : {}),
+      log: ctx.log,
+    })
   );
   const settled = attachments.then(() => {}, () => {});
   return { attachments, settled };
@@ -110,7 +117,7 @@ export async function readAttached(
   source: ImageSource,
   image: ResolvedImage,
   want: ReadonlySet<DocumentKind>,
-  finding: Finding = findAttached(ctx, source, image),
+  finding: Finding = findAttached(ctx, source, image, { want }),
 ): Promise<AttachedResult> {
   const [{ loadAttachedDocuments }, { attachedInventory }] = await Promise.all([
     import("../attachments.ts"),
@@ -184,7 +191,7 @@ export async function attachmentsCommand(ctx: RunContext, opts: AttachmentsComma
   // The lookups go out as soon as the platform manifest is known, while its config is on the wire.
   let finding: Finding | undefined;
   const onManifest = (subject: AttachmentSubject) => {
-    finding = findAttached(ctx, source, subject, opts.artifactType);
+    finding = findAttached(ctx, source, subject, { artifactType: opts.artifactType });
   };
   let image: ResolvedImage;
   try {

@@ -65,7 +65,7 @@ export async function describeImage<T>(
   let finding: Finding | undefined;
   const onManifest = attachments && attached &&
     ((subject: Parameters<typeof attachments.findAttached>[2]) => {
-      finding = attachments.findAttached(ctx, source, subject);
+      finding = attachments.findAttached(ctx, source, subject, { want: attached });
       attachments.preloadAttached(attached);
     });
   // resolveImage sends the first request before its first await: the loads start behind it. Nothing is awaited
