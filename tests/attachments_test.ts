@@ -302,7 +302,7 @@ Deno.test("attachments: the components written for attached packages are what th
       spec: specVersion,
       clock,
       serialNumber: "urn:uuid:00000000-0000-4000-8000-000000000000",
-      imageRef: written.metadata.component["bom-ref"],
+      taken: [written.metadata.component["bom-ref"]],
     }, inventory);
     const models = parts.components().map(model);
 
@@ -418,7 +418,7 @@ Deno.test("attachments: the JSON text written for attached packages is JSON.stri
           spec: spec as "1.6" | "1.5",
           clock: fixedClock(1700000000),
           serialNumber: "urn:uuid:00000000-0000-4000-8000-000000000000",
-          imageRef: "pkg:oci/original@sha256:x",
+          taken: ["pkg:oci/original@sha256:x"],
         }, inventory);
         const components = parts.components();
         assert.equal(

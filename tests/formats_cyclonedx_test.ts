@@ -18,6 +18,7 @@ import { run } from "./support/tools.ts";
 import { type Clock, fixedClock as stoppedClock, systemClock } from "../src/formats/clock.ts";
 import type { DescribedImage, ResolvedImage } from "../src/image.ts";
 import { TOOL_NAME, VERSION } from "../src/version.ts";
+import type { AttachedInventory } from "../src/formats/attached_sbom.ts";
 import {
   CODEBUILD_ENV,
   COMPACT_MANIFEST_DIGEST,
@@ -707,4 +708,83 @@ Deno.test("cyclonedx: a hash value is written when it is 32, 40, 64, 96 or 128 h
     { numRuns: 2000 },
   );
   assert.equal(supportsHash({ alg: "SHA-255", content: "a".repeat(64) }), false);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The image's attached documents in its BOMs
+
+/** An inventory of one attached SBOM listing `packages` (found as `where` says). */
+function inventoryOf(
+  packages: AttachedInventory["packages"],
+  where: Partial<AttachedInventory["sboms"][number]> = {},
+): AttachedInventory {
+  const digest = `sha256:${"1".repeat(64)}`;
+  return {
+    sboms: [{
+      digest,
+      manifestDigest: `sha256:${"2".repeat(64)}`,
+      foundVia: "referrers-tag",
+      envelope: "none",
+      format: "SPDX-2.3",
+      packages: packages.length,
+      ...where,
+    }],
+    provenance: [],
+    packages,
+    notes: [],
+  };
+}
+
+Deno.test("attached packages never take a bom-ref the BOM already holds (the image's, the tool's): XML validates", async () => {
+  const taken = [PURL, `${TOOL_NAME}@${VERSION}`];
+  const attached = inventoryOf(
+    taken.map((purl) => ({
+      name: "clash",
+      purl,
+      licenses: [],
+      hashes: [],
+      documents: [`sha256:${"1".repeat(64)}`],
+    })),
+  );
+  for (const spec of ["1.6", "1.5"] as const) {
+    const doc = await assertValidJson(
+      (await sbom(originalImage(), { attached, specVersion: spec })).text,
+      spec,
+    );
+    const refs = [
+      ...doc.metadata.tools.components.map((c: Json) => c["bom-ref"]),
+      doc.metadata.component["bom-ref"],
+      ...doc.components.map((c: Json) => c["bom-ref"]),
+    ];
+    assert.deepEqual(refs, [...taken.toReversed(), ...taken.map((r) => `${r}#2`)]);
+    await assertValidXsd(
+      (await sbom(originalImage(), { attached, specVersion: spec, format: "xml" })).text,
+      spec,
+    );
+  }
+});
+
+Deno.test("with SOURCE_DATE_EPOCH, a BOM's serial number names what was found attached, or that nothing was", async () => {
+  const serial = async (
+    make: (opts: Partial<ArtifactsBomOptions>) => Promise<{ text: string }>,
+    a?: AttachedInventory,
+  ) => JSON.parse((await make(a ? { attached: a } : {})).text).serialNumber;
+  const none: AttachedInventory = { sboms: [], provenance: [], packages: [], notes: [] };
+  const found = inventoryOf([]);
+  for (
+    const make of [
+      (o: Partial<ArtifactsBomOptions>) => sbom(originalImage(), o),
+      (o: Partial<ArtifactsBomOptions>) => artifacts(originalImage(), o),
+    ]
+  ) {
+    const serials = [
+      await serial(make),
+      await serial(make, none),
+      await serial(make, found),
+      await serial(make, inventoryOf([], { manifestDigest: `sha256:${"3".repeat(64)}` })),
+      await serial(make, inventoryOf([], { foundVia: "cosign-tag" })),
+    ];
+    assert.equal(new Set(serials).size, serials.length, `${serials}`);
+    assert.equal(await serial(make, found), serials[2], "and stays the same for the same finds");
+  }
 });

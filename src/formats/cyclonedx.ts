@@ -241,11 +241,14 @@ async function imageComponent(
   return c;
 }
 
+/** The bom-ref of the tool's own component, in every BOM it writes. */
+const TOOL_REF = `${TOOL_NAME}@${VERSION}`;
+
 function toolComponent(): Component {
   return {
     type: "application",
     name: TOOL_NAME,
-    bomRef: `${TOOL_NAME}@${VERSION}`,
+    bomRef: TOOL_REF,
     version: VERSION,
     externalReferences: [{ url: PROJECT_URL, type: "vcs" }],
   };
@@ -338,7 +341,7 @@ async function attachTo(
     spec,
     clock: opts.clock,
     serialNumber,
-    imageRef: component.bomRef!,
+    taken: [component.bomRef!, TOOL_REF],
   }, opts.attached);
   component.properties = [...component.properties ?? [], ...parts.properties];
   if (parts.externalReferences.length) component.externalReferences = parts.externalReferences;

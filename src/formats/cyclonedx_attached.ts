@@ -27,8 +27,9 @@
  * | `<ns>:provenance:<n>:found-via`         | where it was found                                      |
  * | `<ns>:provenance:<n>:manifest-digest`   | the artifact manifest holding it                        |
  *
- * With SOURCE_DATE_EPOCH the serial number also depends on the attached documents' digests, so the same image
- * with other attachments does not get the same serial number.
+ * With SOURCE_DATE_EPOCH the serial number also depends on what was found (each document's digest, format,
+ * envelope, where it was found, its artifact manifest and package count; or that none was), so the same image
+ * with other attachments, or read without looking for them, does not get the same serial number.
  *
  * The packages are prepared once ({@link attachedParts}), with every decision the CycloneDX library's models
  * and normalisers made when earlier releases wrote them through it; `cyclonedx.ts` writes them as JSON (one
@@ -238,18 +239,18 @@ function componentsText(
 }
 
 /**
- * What `inventory` adds to the SBOM of `image` (see the module notes), whose component has the bom-ref
- * `imageRef` and whose serial number is `serialNumber`. Called once by `cyclonedxSbom` when attached
- * documents were asked for.
+ * What `inventory` adds to a BOM of `image` (see the module notes) whose serial number is `serialNumber` and
+ * whose own components hold the bom-refs `taken` (the image's, the tool's): the packages' refs are none of
+ * those. Called once per BOM when attached documents were asked for.
  *
  * @example
  * ```ts
- * const parts = await attachedParts(image, { spec: "1.6", clock, serialNumber, imageRef }, inventory);
+ * const parts = await attachedParts(image, { spec: "1.6", clock, serialNumber, taken: [imageRef] }, inventory);
  * ```
  */
 export async function attachedParts(
   image: ResolvedImage,
-  bom: { spec: SpecVersion; clock: Clock; serialNumber: string; imageRef: string },
+  bom: { spec: SpecVersion; clock: Clock; serialNumber: string; taken: readonly string[] },
   inventory: AttachedInventory,
 ): Promise<AttachedParts> {
   const properties: Property[] = [];
@@ -278,15 +279,15 @@ export async function attachedParts(
     prop(`provenance:${n}:manifest-digest`, p.manifestDigest);
   }
 
+  // With SOURCE_DATE_EPOCH, everything recorded here (where each document was found, or that none was) goes
+  // into the serial number: two BOMs that say different things never share one.
   let serialNumber = bom.serialNumber;
-  const sde = bom.clock.sourceDateEpoch;
-  if (sde !== undefined && (inventory.sboms.length || inventory.provenance.length)) {
-    const digests = [...inventory.sboms, ...inventory.provenance].map((d) => d.digest);
-    const name = JSON.stringify(["attached", serialNumber, ...digests]);
+  if (bom.clock.sourceDateEpoch !== undefined) {
+    const name = JSON.stringify(["attached", serialNumber, inventory.sboms, inventory.provenance]);
     serialNumber = `urn:uuid:${await uuidV5(await toolNamespace(PROJECT_URL), name)}`;
   }
 
-  const refs = bomRefs(inventory.packages, new Set([bom.imageRef]));
+  const refs = bomRefs(inventory.packages, new Set(bom.taken));
   return {
     properties,
     externalReferences,
