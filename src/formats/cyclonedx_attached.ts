@@ -287,13 +287,16 @@ export async function attachedParts(
     serialNumber = `urn:uuid:${await uuidV5(await toolNamespace(PROJECT_URL), name)}`;
   }
 
-  const refs = bomRefs(inventory.packages, new Set(bom.taken));
+  // The refs are made when the packages are written: a BOM that records only the documents (the image's
+  // component alone, the artifacts' BOM) does not pay for thousands of them.
+  let refs: string[] | undefined;
+  const refsOf = () => refs ??= bomRefs(inventory.packages, new Set(bom.taken));
   return {
     properties,
     externalReferences,
     serialNumber,
-    components: () => components(bom.spec, inventory.packages, refs),
-    componentsText: () => componentsText(bom.spec, inventory.packages, refs),
+    components: () => components(bom.spec, inventory.packages, refsOf()),
+    componentsText: () => componentsText(bom.spec, inventory.packages, refsOf()),
   };
 }
 
