@@ -113,13 +113,9 @@ Deno.test("attachments: referrers tag names and Link: rel=next follow the specs"
   assert.equal(nextLink(null, base), undefined);
 });
 
-Deno.test("attachments: two SBOMs merge with packages de-duplicated by purl, each naming its documents", () => {
-  const shared = testPackages(3, "shared");
-  const doc = (
-    digest: string,
-    content: unknown,
-    extra: Partial<AttachedDocument> = {},
-  ): AttachedDocument => ({
+/** A verified attached SBOM document of digest `digest` whose parsed content is `content`. */
+function attachedDocument(digest: string, content: unknown): AttachedDocument {
+  return {
     kind: "sbom",
     attachment: { foundVia: "referrers-tag", manifest: { digest: `sha256:${"f".repeat(64)}` } } as never,
     descriptor: { mediaType: "x", digest, size: 1 },
@@ -127,15 +123,18 @@ Deno.test("attachments: two SBOMs merge with packages de-duplicated by purl, eac
     digest,
     envelope: "none",
     content,
-    ...extra,
-  });
+  };
+}
+
+Deno.test("attachments: two SBOMs merge with packages de-duplicated by purl, each naming its documents", () => {
+  const shared = testPackages(3, "shared");
   const a = `sha256:${"1".repeat(64)}`;
   const b = `sha256:${"2".repeat(64)}`;
   const parse = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes));
   const inv = attachedInventory([
-    doc(a, parse(spdxDocument("img", [...testPackages(2, "a"), ...shared]))),
-    doc(b, parse(cyclonedxDocument([...shared, ...testPackages(1, "b")]))),
-    doc(`sha256:${"3".repeat(64)}`, { hello: "world" }),
+    attachedDocument(a, parse(spdxDocument("img", [...testPackages(2, "a"), ...shared]))),
+    attachedDocument(b, parse(cyclonedxDocument([...shared, ...testPackages(1, "b")]))),
+    attachedDocument(`sha256:${"3".repeat(64)}`, { hello: "world" }),
   ]);
   assert.deepEqual(inv.sboms.map((s) => [s.digest, s.format, s.packages]), [[a, "SPDX-2.3", 5], [
     b,
@@ -195,16 +194,7 @@ Deno.test("attachments: an SPDX document's image package is left out only when t
       pkg("nested", purl("pkg:oci/base@sha256:2")), // an image it holds, not described: kept
     ],
   };
-  const digest = `sha256:${"4".repeat(64)}`;
-  const inv = attachedInventory([{
-    kind: "sbom",
-    attachment: { foundVia: "referrers-tag", manifest: { digest: `sha256:${"f".repeat(64)}` } } as never,
-    descriptor: { mediaType: "x", digest, size: 1 },
-    bytes: new Uint8Array(),
-    digest,
-    envelope: "none",
-    content,
-  }]);
+  const inv = attachedInventory([attachedDocument(`sha256:${"4".repeat(64)}`, content)]);
   assert.deepEqual(inv.packages.map((p) => p.name), ["lib", "other", "nested"]);
 });
 

@@ -1149,44 +1149,53 @@ Deno.test("readCapped: a compressed body is read chunk by chunk: its Content-Len
   assert.ok(pulled < 100, `read ${pulled} chunks of a body past its cap`);
 });
 
+/**
+ * A raw HTTP server on 127.0.0.1 that reads each request and answers it with `respond` (which writes the
+ * status line, headers and body as it likes; the client going away ends it), for `fn` with its URL. The
+ * listener is closed and every answer has ended when this returns.
+ */
+async function withRawHttp(respond: (conn: Deno.Conn) => Promise<void>, fn: (url: string) => Promise<void>) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    for await (const conn of listener) {
+      await conn.read(new Uint8Array(4096)).catch(() => null);
+      await respond(conn).catch(() => {}); // the client went away
+      conn.close();
+    }
+  })().catch(() => {});
+  try {
+    await fn(`http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/x`);
+  } finally {
+    listener.close();
+    await serving;
+  }
+}
+
 Deno.test("readCapped: over real HTTP, a Content-Length beside a Transfer-Encoding does not lift the cap", async () => {
   // Transfer-Encoding frames the body (by chunks, or until the connection closes), whatever Content-Length
   // says: such a body is read chunk by chunk and abandoned at the cap, not read whole.
   for (const encoding of ["chunked", "identity"]) {
     let sent = 0;
-    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const serving = (async () => {
-      for await (const conn of listener) {
-        await conn.read(new Uint8Array(4096)).catch(() => null);
-        try {
-          await conn.write(
-            enc.encode(`HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: ${encoding}\r\n\r\n`),
-          );
-          const chunk = new Uint8Array(256 * 1024).fill(0x41);
-          const framed = encoding === "chunked"
-            ? new Uint8Array([
-              ...enc.encode(`${chunk.length.toString(16)}\r\n`),
-              ...chunk,
-              ...enc.encode("\r\n"),
-            ])
-            : chunk;
-          for (; sent < 64 * 1024 * 1024; sent += chunk.length) await conn.write(framed);
-        } catch {
-          // the client went away
-        }
-        conn.close();
-      }
-    })().catch(() => {});
-    try {
+    await withRawHttp(async (conn) => {
+      await conn.write(
+        enc.encode(`HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: ${encoding}\r\n\r\n`),
+      );
+      const chunk = new Uint8Array(256 * 1024).fill(0x41);
+      const framed = encoding === "chunked"
+        ? new Uint8Array([
+          ...enc.encode(`${chunk.length.toString(16)}\r\n`),
+          ...chunk,
+          ...enc.encode("\r\n"),
+        ])
+        : chunk;
+      for (; sent < 64 * 1024 * 1024; sent += chunk.length) await conn.write(framed);
+    }, async (url) => {
       await withBase(async (inner) => {
-        const res = await inner(new Request(`http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/x`));
+        const res = await inner(new Request(url));
         assert.equal(res.headers.get("content-length"), "10", encoding);
         await assert.rejects(readCapped(res, 1024 * 1024, "manifest"), TooLargeError);
       });
-    } finally {
-      listener.close();
-      await serving;
-    }
+    });
     assert.ok(
       sent < 16 * 1024 * 1024,
       `${encoding}: the server got ${sent} bytes out before the read stopped`,
@@ -1227,28 +1236,15 @@ Deno.test("readCapped: a body that breaks off is read whole again only from an a
 
 Deno.test("readCapped: over real HTTP, a body is framed by its Content-Length: what comes after is not read", async () => {
   // A body of declared length is read whole by the runtime; HTTP's framing is what bounds it.
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const serving = (async () => {
-    for await (const conn of listener) {
-      await conn.read(new Uint8Array(4096)).catch(() => null);
-      try {
-        await conn.write(enc.encode("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"));
-        for (let i = 0; i < 64; i++) await conn.write(new Uint8Array(64 * 1024).fill(0x41));
-      } catch {
-        // the client went away
-      }
-      conn.close();
-    }
-  })().catch(() => {});
-  try {
+  await withRawHttp(async (conn) => {
+    await conn.write(enc.encode("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"));
+    for (let i = 0; i < 64; i++) await conn.write(new Uint8Array(64 * 1024).fill(0x41));
+  }, async (url) => {
     await withBase(async (inner) => {
-      const res = await inner(new Request(`http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/x`));
+      const res = await inner(new Request(url));
       assert.deepStrictEqual(await readCapped(res, 1024 * 1024, "manifest"), new Uint8Array(10).fill(0x41));
     });
-  } finally {
-    listener.close();
-    await serving;
-  }
+  });
 });
 
 Deno.test("readCapped: over real HTTP, by Content-Length and by streaming", async () => {
