@@ -43,25 +43,3 @@ export function decodeUtf8(bytes: Uint8Array): string {
   const text = lenient.decode(bytes);
   return text.includes("\uFFFD") ? strict.decode(bytes) : text;
 }
-
-const encoder = new TextEncoder();
-
-/**
- * The UTF-8 bytes of `pieces` joined, written into one buffer without joining them first: a large document
- * made of pieces is then encoded once, and neither a joined copy of the text nor a copy of the bytes is made.
- * The buffer is sized for the worst case (three bytes per UTF-16 unit) and the bytes are a view of its start;
- * the rest of it is never written, so the system never gives it memory.
- *
- * @example
- * ```ts
- * encodeUtf8(["{", '"a":1', "}"]); // the bytes of '{"a":1}'
- * ```
- */
-export function encodeUtf8(pieces: readonly string[]): Uint8Array {
-  let most = 0;
-  for (let i = 0; i < pieces.length; i++) most += pieces[i].length * 3;
-  const out = new Uint8Array(most);
-  let at = 0;
-  for (let i = 0; i < pieces.length; i++) at += encoder.encodeInto(pieces[i], out.subarray(at)).written;
-  return out.subarray(0, at);
-}

@@ -13,7 +13,14 @@ import { type AttachedDocument, MAX_ATTACHED_DOCUMENT_BYTES } from "../src/attac
 import { type AttachedInventory, attachedInventory } from "../src/formats/attached_sbom.ts";
 import { fixedClock } from "../src/formats/clock.ts";
 import { cyclonedxSbom } from "../src/formats/cyclonedx.ts";
-import { attachedParts, ENTRY_SEPARATOR, jsonLines, writeJson } from "../src/formats/cyclonedx_attached.ts";
+import {
+  attachedParts,
+  encodeJson,
+  ENTRY_SEPARATOR,
+  jsonLines,
+  textOf,
+  writeJson,
+} from "../src/formats/cyclonedx_attached.ts";
 import { type Component, componentJson } from "../src/formats/cyclonedx_nodes.ts";
 import { stringifyXml, type XmlElement } from "../src/formats/xml.ts";
 import { originalImage } from "./support/resolved_fixture.ts";
@@ -412,7 +419,7 @@ Deno.test("attachments: the JSON text written for attached packages is JSON.stri
         }, inventory);
         const components = parts.components();
         assert.equal(
-          parts.componentsText().join(""),
+          textOf(parts.componentsText()),
           components.map((c) => JSON.stringify(componentJson(c))).join(ENTRY_SEPARATOR),
         );
       },
@@ -424,27 +431,42 @@ Deno.test("attachments: the JSON text written for attached packages is JSON.stri
 Deno.test("attachments: jsonLines writes what JSON.stringify writes of each value, one per line, in pieces", () => {
   // Nested values never start an object with the first member's name (jsonLines' contract).
   const nested = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('{"type":'));
-  const entry = fc.record({ type: fc.string(), name: nested }, { requiredKeys: ["type"] });
+  const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.constant('},{"type":"x"}'));
+  const entry = fc.record({ type: text, name: nested }, { requiredKeys: ["type"] });
   fc.assert(
-    fc.property(fc.array(entry, { maxLength: 700 }), (items) => {
+    fc.property(fc.array(entry, { maxLength: 700, size: "max" }), (items) => {
       const pieces = jsonLines(items, "type", (item, i) => ({ ...item, index: i }));
-      assert.equal(pieces.length, Math.ceil(items.length / 256));
-      assert.equal(
-        pieces.join(""),
-        items.map((item, i) => JSON.stringify({ ...item, index: i })).join(ENTRY_SEPARATOR),
-      );
+      // Runs of 256 entries, a separator between two.
+      assert.equal(pieces.length, Math.max(0, 2 * Math.ceil(items.length / 256) - 1));
+      const text = items.map((item, i) => JSON.stringify({ ...item, index: i })).join(ENTRY_SEPARATOR);
+      assert.equal(textOf(pieces), text);
+      // The encoder writes the same text's bytes, ASCII or not.
+      assert.deepEqual(encodeJson(["[", ...pieces, "]"]), new TextEncoder().encode(`[${text}]`));
     }),
     { numRuns: 60 },
   );
 });
 
+Deno.test("attachments: encodeJson breaks a run only between entries, in ASCII text and in any other", () => {
+  const run = (values: unknown[]) => ({ json: JSON.stringify(values), count: values.length, first: "type" });
+  const values = [{ type: "a", name: '},{"type":"b"}' }, { type: "c" }, { type: "\u00e9\u{1F600}" }];
+  const want =
+    `{"type":"a","name":"},{\\"type\\":\\"b\\"}"},\n    {"type":"c"},\n    {"type":"\u00e9\u{1F600}"}`;
+  for (const vs of [values, values.slice(0, 2)]) {
+    const expected = vs === values ? want : want.slice(0, want.lastIndexOf(",\n"));
+    assert.equal(textOf([run(vs)]), expected);
+    assert.deepEqual(encodeJson(["<", run(vs), ">"]), new TextEncoder().encode(`<${expected}>`));
+  }
+  assert.deepEqual(encodeJson([]), new Uint8Array(0));
+});
+
 Deno.test("attachments: writeJson is JSON.stringify(bom, null, 2) with the given entries appended one per line", () => {
   fc.assert(fc.property(fc.jsonValue(), fc.array(fc.jsonValue(), { maxLength: 3 }), (value, extra) => {
     const bom = { bomFormat: "CycloneDX", metadata: { value }, components: [value], dependencies: [] };
-    assert.equal(writeJson(bom, {}).join(""), JSON.stringify(bom, null, 2));
+    assert.equal(textOf(writeJson(bom, {})), JSON.stringify(bom, null, 2));
     // Pieces as jsonLines gives them: the first without a separator, each of the others after one.
     const pieces = extra.map((v, i) => `${i ? ENTRY_SEPARATOR : ""}${JSON.stringify(v)}`);
-    const written = writeJson(bom, { components: pieces, dependencies: pieces }).join("");
+    const written = textOf(writeJson(bom, { components: pieces, dependencies: pieces }));
     const json = (v: unknown) => JSON.parse(JSON.stringify(v)); // -0 is written as 0
     assert.deepEqual(
       JSON.parse(written),

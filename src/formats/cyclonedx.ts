@@ -59,11 +59,10 @@
 import type { ArtifactType } from "./artifact_types.ts";
 import { type CodeBuildContext, environmentImageRelation } from "../ci/codebuild.ts";
 import { type DescribedImage, imageInput, isUnresolved, resolvedBy, type Subject } from "../image.ts";
-import { encodeUtf8 } from "../bytes.ts";
 import { rfc3339 } from "../time.ts";
 import { PROJECT_URL, TOOL_NAME, VERSION } from "../version.ts";
 import type { AttachedInventory } from "./attached_sbom.ts";
-import type { AttachedParts } from "./cyclonedx_attached.ts";
+import type { AttachedParts, JsonPiece } from "./cyclonedx_attached.ts";
 import type { Clock } from "./clock.ts";
 import {
   type Bom,
@@ -265,7 +264,7 @@ async function serialise(
   opts: Pick<SbomOptions, "format">,
   extras: {
     formulation?: { workflow: BuildWorkflow; container: Component };
-    attached?: { components: readonly string[] };
+    attached?: { components: readonly JsonPiece[] };
   } = {},
 ): Promise<Uint8Array> {
   const { formulation, attached } = extras;
@@ -286,10 +285,10 @@ async function serialise(
   if (!attached) return new TextEncoder().encode(`${JSON.stringify(root, null, 2)}\n`);
   // Attached packages can be thousands: one per line, written in pieces (see cyclonedx_attached.ts). Their
   // dependencies are not known: they are not in the dependency graph.
-  const { writeJson } = await import("./cyclonedx_attached.ts");
+  const { encodeJson, writeJson } = await import("./cyclonedx_attached.ts");
   const pieces = writeJson(root, { components: attached.components });
   pieces.push("\n");
-  return encodeUtf8(pieces);
+  return encodeJson(pieces);
 }
 
 /**
@@ -310,7 +309,7 @@ export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): P
     metadata: { timestamp: opts.clock.now(), tools: [toolComponent()], component },
     components: [],
   };
-  let attached: { components: readonly string[] } | undefined;
+  let attached: { components: readonly JsonPiece[] } | undefined;
   const parts = await attachTo(component, image, opts, opts.specVersion, bom.serialNumber);
   if (parts) {
     // The packages as components. XML writes components; JSON writes their text, straight from the packages
