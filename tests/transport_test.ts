@@ -1234,6 +1234,101 @@ Deno.test("readCapped: a body that breaks off is read whole again only from an a
   assert.ok(pulled < 100, `read ${pulled} chunks of the answer sent again`);
 });
 
+Deno.test("readCapped exact: over real HTTP, read into one buffer; longer is refused at the first byte past it, shorter is given as it is", async () => {
+  const body = new Uint8Array(300 * 1024).map((_, i) => i % 251);
+  for (const framing of ["length", "chunked"] as const) {
+    await withRawHttp(async (conn) => {
+      const head = framing === "length" ? `Content-Length: ${body.length}` : "Transfer-Encoding: chunked";
+      await conn.write(enc.encode(`HTTP/1.1 200 OK\r\n${head}\r\n\r\n`));
+      if (framing === "length") return void await conn.write(body);
+      for (let at = 0; at < body.length; at += 64 * 1024) {
+        const chunk = body.subarray(at, at + 64 * 1024);
+        await conn.write(enc.encode(`${chunk.length.toString(16)}\r\n`));
+        await conn.write(chunk);
+        await conn.write(enc.encode("\r\n"));
+      }
+      await conn.write(enc.encode("0\r\n\r\n"));
+    }, async (url) => {
+      await withBase(async (inner) => {
+        // Exactly the size expected.
+        assert.deepStrictEqual(
+          await readCapped(await inner(new Request(url)), body.length, "blob", { exact: true }),
+          body,
+          framing,
+        );
+        // Shorter than expected: the bytes there are (the caller's size check reports it).
+        const longer = await readCapped(await inner(new Request(url)), body.length + 10, "blob", {
+          exact: true,
+        });
+        assert.deepStrictEqual(longer, body, framing);
+      });
+    });
+  }
+  // Longer than expected, and endless: refused, and reading stops there.
+  let sent = 0;
+  await withRawHttp(async (conn) => {
+    await conn.write(enc.encode("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    const chunk = new Uint8Array(256 * 1024).fill(0x41);
+    const framed = new Uint8Array([
+      ...enc.encode(`${chunk.length.toString(16)}\r\n`),
+      ...chunk,
+      ...enc.encode("\r\n"),
+    ]);
+    for (; sent < 64 * 1024 * 1024; sent += chunk.length) await conn.write(framed);
+  }, async (url) => {
+    await withBase(async (inner) => {
+      await assert.rejects(
+        readCapped(await inner(new Request(url)), 1000, "blob", { exact: true }),
+        TooLargeError,
+      );
+    });
+  });
+  assert.ok(sent < 16 * 1024 * 1024, `the server got ${sent} bytes out before the read stopped`);
+});
+
+Deno.test("readCapped exact: a body that breaks off is read again from its start, once, and no further than its size", async () => {
+  const req = new Request("https://r.example/v2/app/blobs/sha256:x");
+  const headers = { "content-length": "8", etag: '"x"' };
+  const whole = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+  // A byte stream (as the runtime's bodies are) that gives `first`, then breaks off or goes on without end.
+  const bytes = (first: Uint8Array, then: "break" | "endless" | "end") => {
+    let pulls = 0;
+    const stream = new ReadableStream({
+      type: "bytes",
+      pull(c) {
+        if (pulls++ === 0) return c.enqueue(first.slice());
+        if (then === "break") return c.error(new TypeError("connection reset"));
+        if (then === "end") {
+          // A reader waiting with its buffer gets it back, empty, once the stream is closed.
+          c.close();
+          return c.byobRequest?.respond(0);
+        }
+        c.enqueue(new Uint8Array(1024));
+      },
+    });
+    return { stream, pulls: () => pulls };
+  };
+  // Broken after 3 bytes; the answer sent again gives all 8: exactly those, not a splice.
+  const broken = new Response(bytes(whole.subarray(0, 3), "break").stream, { headers });
+  let resent = 0;
+  markResumable(req, broken, () => {
+    // The real resend spends the retry budget; this one would not stop a loop.
+    if (++resent > 1) return Promise.reject(new TypeError("sent again more than once"));
+    return Promise.resolve(new Response(bytes(whole, "end").stream, { headers }));
+  });
+  assert.deepStrictEqual(await readCapped(broken, 8, "blob", { exact: true }), whole);
+  assert.equal(resent, 1);
+  // The answer sent again goes on past the size: refused, after reading one byte past it.
+  const again = bytes(whole, "endless");
+  const broken2 = new Response(bytes(whole.subarray(0, 3), "break").stream, { headers });
+  markResumable(req, broken2, () => Promise.resolve(new Response(again.stream, { headers })));
+  await assert.rejects(readCapped(broken2, 8, "blob", { exact: true }), TooLargeError);
+  assert.ok(again.pulls() <= 2, `${again.pulls()} pulls of the answer sent again`);
+  // Not marked resumable: the break is the error.
+  const broken3 = new Response(bytes(whole.subarray(0, 3), "break").stream, { headers });
+  await assert.rejects(readCapped(broken3, 8, "blob", { exact: true }), /connection reset/);
+});
+
 Deno.test("readCapped: over real HTTP, a body is framed by its Content-Length: what comes after is not read", async () => {
   // A body of declared length is read whole by the runtime; HTTP's framing is what bounds it.
   await withRawHttp(async (conn) => {

@@ -130,3 +130,58 @@ export async function wholeBody(res: Response, framed: (res: Response) => boolea
     }
   }
 }
+
+/** Whether `stream` is a byte stream, which {@link readInto} reads (the runtime's bodies are). */
+export function isByteStream(stream: ReadableStream<Uint8Array>): boolean {
+  try {
+    stream.getReader({ mode: "byob" }).releaseLock();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `res`'s body (a byte stream: see {@link isByteStream}) read into one buffer of `size` bytes, by the
+ * runtime itself, chunk after chunk, with no chunk copied: the bytes (fewer when the body is shorter), or
+ * `undefined` when it is longer (reading stopped at the first byte past `size`, the body cancelled). For a
+ * response {@link markResumable} marked, a body that breaks off is read again from its start, into a new
+ * buffer, from a new answer that is provably the same representation; the new answer, whatever its framing,
+ * is read no further than `size` and one byte either.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readInto(res, descriptor.size); // undefined: longer than the descriptor says
+ * ```
+ */
+export async function readInto(res: Response, size: number): Promise<Uint8Array | undefined> {
+  const resumer = RESUMERS.get(res);
+  // Each read hands the buffer to the runtime and gives it back as the value's.
+  let buffer = new ArrayBuffer(size);
+  for (let current = res;;) {
+    const reader = current.body!.getReader({ mode: "byob" });
+    try {
+      let filled = 0;
+      while (filled < size) {
+        const { done, value } = await reader.read(new Uint8Array(buffer, filled, size - filled));
+        if (!value) throw new TypeError("the body was cancelled while it was read");
+        buffer = value.buffer as ArrayBuffer;
+        if (done) return new Uint8Array(buffer, 0, filled);
+        filled += value.byteLength;
+      }
+      if ((await reader.read(new Uint8Array(1))).done) return new Uint8Array(buffer);
+      await reader.cancel().catch(() => {});
+      return undefined;
+    } catch (err) {
+      reader.releaseLock();
+      if (!resumer) throw err;
+      // The buffer went to the read that failed, and is not given back: the next answer is read into another.
+      buffer = new ArrayBuffer(size);
+      current = await resumer.resend(res, err);
+      if (!current.body || !isByteStream(current.body)) {
+        await current.body?.cancel().catch(() => {});
+        throw networkError(err, resumer.url);
+      }
+    }
+  }
+}
