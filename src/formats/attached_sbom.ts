@@ -40,8 +40,11 @@ export interface AttachedPackage {
   /** Shared by the packages that state the same licences: never changed in place. */
   licenses: readonly AttachedLicense[];
   hashes: AttachedHash[];
-  /** Digests of the attached documents that list it, in discovery order. */
-  documents: string[];
+  /**
+   * Digests of the attached documents that list it, in discovery order. Shared by the packages of the same
+   * documents: never changed in place.
+   */
+  documents: readonly string[];
 }
 
 /** Where an attached document came from, for the record. */
@@ -174,6 +177,29 @@ function spdxHash(c: unknown): AttachedHash | undefined {
   return content ? { alg: alg!, content } : undefined;
 }
 
+const NO_DOCUMENTS: readonly string[] = Object.freeze([]);
+
+/**
+ * A package with only the fields it has: built in one step for each combination (an object given its fields
+ * one by one grows a second store for them), the usual one first.
+ */
+function spdxPackage(
+  name: string,
+  version: string | undefined,
+  purl: string | undefined,
+  type: string | undefined,
+  licenses: readonly AttachedLicense[],
+  p: Json,
+): AttachedPackage {
+  const hashes = listOf(p.checksums, spdxHash);
+  if (version && purl && !type) return { name, version, purl, licenses, hashes, documents: NO_DOCUMENTS };
+  const pkg: AttachedPackage = { name, licenses, hashes, documents: NO_DOCUMENTS };
+  if (version) pkg.version = version;
+  if (purl) pkg.purl = purl;
+  if (type) pkg.type = type;
+  return pkg;
+}
+
 function spdxPackages(doc: Json): AttachedPackage[] {
   const list = Array.isArray(doc.packages) ? doc.packages : [];
   const describes = new Set<string>(
@@ -204,18 +230,9 @@ function spdxPackages(doc: Json): AttachedPackage[] {
     if (image && typeof p.SPDXID === "string" && describes.has(p.SPDXID)) continue;
     const declared = spdxLicenses(str(p.licenseDeclared), licenseLists);
     const licenses = declared.length ? declared : spdxLicenses(str(p.licenseConcluded), licenseLists);
-    const pkg: AttachedPackage = {
-      name,
-      licenses,
-      hashes: listOf(p.checksums, spdxHash),
-      documents: [],
-    };
-    const version = str(p.versionInfo);
-    if (version) pkg.version = version;
-    if (purl) pkg.purl = purl;
-    const type = purpose && SPDX_PURPOSE.get(purpose);
-    if (type) pkg.type = type;
-    packages.push(pkg);
+    packages.push(
+      spdxPackage(name, str(p.versionInfo), purl, purpose && SPDX_PURPOSE.get(purpose), licenses, p),
+    );
   }
   return packages;
 }
@@ -251,7 +268,7 @@ function cyclonedxPackages(doc: Json): AttachedPackage[] {
         const content = alg && str((h as Json).content);
         return content ? { alg: alg!, content } : undefined;
       }),
-      documents: [],
+      documents: NO_DOCUMENTS,
     };
     for (const key of ["version", "group", "purl", "type"] as const) {
       const value = str(c[key]);
@@ -319,18 +336,19 @@ export function attachedInventory(docs: readonly AttachedDocument[]): AttachedIn
     }
     inventory.sboms.push({ ...origin(doc), format: sbom.format, packages: sbom.packages.length });
     const packages = sbom.packages;
+    const listed = Object.freeze([doc.digest]); // the documents of a package first listed here
     for (let i = 0; i < packages.length; i++) {
       const p = packages[i];
       const byKey = p.purl === undefined ? byName : byPurl;
       const key = p.purl ?? `${p.group ?? ""}/${p.name}@${p.version ?? ""}`;
       const known = byKey.get(key);
       if (!known) {
-        p.documents = [doc.digest];
+        p.documents = listed;
         byKey.set(key, p);
         inventory.packages.push(p);
         continue;
       }
-      if (!known.documents.includes(doc.digest)) known.documents.push(doc.digest);
+      if (!known.documents.includes(doc.digest)) known.documents = [...known.documents, doc.digest];
       for (const field of ["version", "group", "purl", "type"] as const) {
         if (known[field] === undefined && p[field] !== undefined) known[field] = p[field];
       }
