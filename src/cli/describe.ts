@@ -66,7 +66,7 @@ export async function describeImage<T>(
   const onManifest = attachments && attached &&
     ((subject: Parameters<typeof attachments.findAttached>[2]) => {
       finding = attachments.findAttached(ctx, source, subject, { want: attached });
-      attachments.preloadAttached(attached);
+      finding.attachments.then(() => attachments.preloadAttached(attached), () => {});
     });
   // resolveImage sends the first request before its first await: the loads start behind it. Nothing is awaited
   // between here and the image, so a failed request is never a rejection without a handler.
