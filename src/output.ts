@@ -7,10 +7,20 @@
 
 import { OutputError } from "./errors.ts";
 
+/**
+ * Content handed over in chunks: `write` is called with each in turn and must be done with it when it
+ * resolves (the chunks may share one buffer). Only writing happens in it: what can fail otherwise has failed
+ * before it is made.
+ */
+export type ChunkWriter = (write: (chunk: Uint8Array) => Promise<void>) => Promise<void>;
+
+/** What is written: bytes, or bytes made as they are written ({@link ChunkWriter}). */
+export type Content = Uint8Array | ChunkWriter;
+
 /** One file to write. */
 export interface OutputFile {
   path: string;
-  bytes: Uint8Array;
+  bytes: Content;
 }
 
 /**
@@ -101,10 +111,14 @@ async function targetOf(path: string): Promise<Target> {
   return { kind: "file", path: real, shown: path, mode: info?.mode ?? undefined };
 }
 
-/** Write all of `bytes` to `file`. */
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.byteLength) off += await file.write(bytes.subarray(off));
+/** Write all of `content` to `file`. */
+async function writeAll(file: Deno.FsFile, content: Content): Promise<void> {
+  const write = async (bytes: Uint8Array) => {
+    let off = 0;
+    while (off < bytes.byteLength) off += await file.write(bytes.subarray(off));
+  };
+  if (content instanceof Uint8Array) await write(content);
+  else await content(write);
 }
 
 /**
@@ -122,7 +136,7 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 export async function writeFilesAtomic(files: OutputFile[], remove: string[] = []): Promise<void> {
   for (const f of files) await checkDirectory(f.path);
   const temps: { tmp: string; path: string; shown: string }[] = [];
-  const streams: { path: string; bytes: Uint8Array }[] = [];
+  const streams: { path: string; bytes: Content }[] = [];
   const backups = new Map<string, string>();
   const done: string[] = [];
   const removed: string[] = [];
@@ -201,7 +215,7 @@ export async function writeFilesAtomic(files: OutputFile[], remove: string[] = [
 }
 
 /** Write one file atomically. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export function writeFileAtomic(path: string, bytes: Content): Promise<void> {
   return writeFilesAtomic([{ path, bytes }]);
 }
 

@@ -13,6 +13,7 @@ import { type AttachedDocument, MAX_ATTACHED_DOCUMENT_BYTES } from "../src/attac
 import { type AttachedInventory, attachedInventory } from "../src/formats/attached_sbom.ts";
 import { fixedClock } from "../src/formats/clock.ts";
 import { cyclonedxSbom } from "../src/formats/cyclonedx.ts";
+import { concatBytes } from "../src/bytes.ts";
 import {
   attachedParts,
   encodeJson,
@@ -20,6 +21,7 @@ import {
   jsonLines,
   textOf,
   writeJson,
+  writeJsonPieces,
 } from "../src/formats/cyclonedx_attached.ts";
 import { type Component, componentJson } from "../src/formats/cyclonedx_nodes.ts";
 import { stringifyXml, type XmlElement } from "../src/formats/xml.ts";
@@ -428,20 +430,30 @@ Deno.test("attachments: the JSON text written for attached packages is JSON.stri
   );
 });
 
-Deno.test("attachments: jsonLines writes what JSON.stringify writes of each value, one per line, in pieces", () => {
+Deno.test("attachments: jsonLines writes what JSON.stringify writes of each value, one per line, in pieces", async () => {
   // Nested values never start an object with the first member's name (jsonLines' contract).
   const nested = fc.jsonValue().filter((v) => !JSON.stringify(v).includes('{"type":'));
   const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.constant('},{"type":"x"}'));
   const entry = fc.record({ type: text, name: nested }, { requiredKeys: ["type"] });
-  fc.assert(
-    fc.property(fc.array(entry, { maxLength: 700, size: "max" }), (items) => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(entry, { maxLength: 700, size: "max" }), async (items) => {
       const pieces = jsonLines(items, "type", (item, i) => ({ ...item, index: i }));
       // Runs of 256 entries, a separator between two.
       assert.equal(pieces.length, Math.max(0, 2 * Math.ceil(items.length / 256) - 1));
       const text = items.map((item, i) => JSON.stringify({ ...item, index: i })).join(ENTRY_SEPARATOR);
       assert.equal(textOf(pieces), text);
       // The encoder writes the same text's bytes, ASCII or not.
-      assert.deepEqual(encodeJson(["[", ...pieces, "]"]), new TextEncoder().encode(`[${text}]`));
+      const bytes = new TextEncoder().encode(`[${text}]`);
+      assert.deepEqual(encodeJson(["[", ...pieces, "]"]), bytes);
+      // And in chunks, each written before the next is made in the same buffer.
+      for (const chunkBytes of [1, 4096, 1 << 20]) {
+        const chunks: Uint8Array[] = [];
+        await writeJsonPieces(["[", ...pieces, "]"], (chunk) => {
+          chunks.push(chunk.slice());
+          return Promise.resolve();
+        }, chunkBytes);
+        assert.deepEqual(concatBytes(chunks), bytes);
+      }
     }),
     { numRuns: 60 },
   );
@@ -458,6 +470,24 @@ Deno.test("attachments: encodeJson breaks a run only between entries, in ASCII t
     assert.deepEqual(encodeJson(["<", run(vs), ">"]), new TextEncoder().encode(`<${expected}>`));
   }
   assert.deepEqual(encodeJson([]), new Uint8Array(0));
+});
+
+Deno.test("attachments: writeJsonPieces fills its buffer, writes it, and only then makes the next chunk in it", async () => {
+  const pieces = Array.from({ length: 10 }, (_, i) => String(i).repeat(10));
+  const chunks: string[] = [];
+  let writing = false;
+  await writeJsonPieces(pieces, async (chunk) => {
+    assert.ok(!writing);
+    writing = true;
+    const text = new TextDecoder().decode(chunk);
+    await new Promise((r) => setTimeout(r, 1));
+    // The chunk is unchanged while it is being written.
+    assert.equal(new TextDecoder().decode(chunk), text);
+    chunks.push(text);
+    writing = false;
+  }, 30);
+  assert.deepEqual(chunks.map((c) => c.length), [30, 30, 30, 10]);
+  assert.equal(chunks.join(""), pieces.join(""));
 });
 
 Deno.test("attachments: writeJson is JSON.stringify(bom, null, 2) with the given entries appended one per line", () => {
@@ -854,6 +884,14 @@ Deno.test("attachments: SPDX and CycloneDX through the referrers tag: merged, de
   const once = await ok(["sbom", "--include-attached", ...common], env);
   const twice = await ok(["sbom", "--include-attached", ...common], env);
   assert.equal(once.stdoutText, twice.stdoutText);
+  // Written as it is made, in chunks, to -o FILE too: the same bytes.
+  const file = await Deno.makeTempFile({ prefix: "sbom-attached-", suffix: ".json" });
+  try {
+    await ok(["sbom", "--include-attached", ...common, "-o", file], env);
+    assert.equal(await Deno.readTextFile(file), once.stdoutText);
+  } finally {
+    await Deno.remove(file);
+  }
   const plain = JSON.parse((await ok(["sbom", ...common], env)).stdoutText);
   assert.notEqual(JSON.parse(once.stdoutText).serialNumber, plain.serialNumber);
 

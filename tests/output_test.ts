@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { posix } from "node:path";
 import fc from "fast-check";
-import { dirname } from "../src/output.ts";
+import { dirname, writeFileAtomic, writeFilesAtomic } from "../src/output.ts";
 import { cli } from "./support/cli.ts";
 import { faults, startFaultProxy } from "./support/fault_proxy.ts";
 import { seedImages } from "./support/images.ts";
@@ -227,6 +227,35 @@ Deno.test("output: atomic files, untouched on failure, clear errors", async (t) 
     });
   } finally {
     await Deno.remove(work, { recursive: true });
+  }
+});
+
+Deno.test("output: content written in chunks from one buffer lands whole; a writer that fails leaves the file as it was", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "output-chunks-" });
+  try {
+    const path = `${dir}/sbom.json`;
+    const buffer = new Uint8Array(4);
+    const text = "one chunk after another, in one buffer\n";
+    const chunked = (failAfter = Infinity) => async (write: (chunk: Uint8Array) => Promise<void>) => {
+      const bytes = new TextEncoder().encode(text);
+      for (let at = 0, n = 0; at < bytes.length; at += buffer.length, n++) {
+        if (n === failAfter) throw new Error("the disk is full");
+        const part = bytes.subarray(at, at + buffer.length);
+        buffer.set(part);
+        await write(buffer.subarray(0, part.length));
+      }
+    };
+    await writeFileAtomic(path, chunked());
+    assert.equal(await Deno.readTextFile(path), text);
+    // A failure half-way: the earlier file stays, byte for byte, and no temporary file is left.
+    const before = await snapshot(dir);
+    await assert.rejects(writeFileAtomic(path, chunked(3)), /the disk is full/);
+    assert.deepEqual(await snapshot(dir), before);
+    // Beside plain bytes, in one all-or-nothing set.
+    await writeFilesAtomic([{ path, bytes: chunked() }, { path: `${dir}/b`, bytes: new Uint8Array([1]) }]);
+    assert.equal(await Deno.readTextFile(path), text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -16,7 +16,7 @@ import { compareReferences, parseReference } from "../reference.ts";
 import type { Sleep } from "../registry/transport/retry.ts";
 import { redactText } from "../registry/transport/redact.ts";
 import type { ImageSource } from "../source.ts";
-import { checkOutputFile, writeFileAtomic } from "../output.ts";
+import { checkOutputFile, type Content, writeFileAtomic } from "../output.ts";
 import { refuseSubjectsAmongOutputs } from "./outputs.ts";
 import { clockFrom, codebuildFrom, credentialSettings, type Env, inCodeBuild } from "./environment.ts";
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECONDS } from "./options.ts";
@@ -28,7 +28,7 @@ export interface RunIO {
   env: Env;
   /** The directory relative paths are relative to: where the user ran the command. */
   cwd: string;
-  /** Write bytes to standard output (all of them). */
+  /** Write bytes to standard output (all of them), done with them when it resolves (they may be reused). */
   stdout(bytes: Uint8Array): Promise<void>;
   /** Write one line (without newline) to standard error. */
   stderr(line: string): void;
@@ -88,7 +88,7 @@ export interface RunContext {
   /** Open the source the reference names. Dispose of it when done (`await using`). */
   openSource(): Promise<ImageSource>;
   /** Write the command's result to -o FILE (atomically) or stdout. */
-  emit(bytes: Uint8Array): Promise<void>;
+  emit(content: Content): Promise<void>;
   /**
    * Throw a usage error, before any request, when one of the `--subject` files is the file -o names: the run
    * would hash it and then write over it.
@@ -260,9 +260,10 @@ export function makeContext(options: CommonOptions, io: RunIO, deadline: AbortSi
     );
   };
 
-  const emit = async (bytes: Uint8Array) => {
-    if (toFile) await writeFileAtomic(resolve(options.output!), bytes);
-    else await io.stdout(bytes);
+  const emit = async (content: Content) => {
+    if (toFile) await writeFileAtomic(resolve(options.output!), content);
+    else if (content instanceof Uint8Array) await io.stdout(content);
+    else await content(io.stdout);
   };
 
   return {

@@ -64,7 +64,8 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
     return;
   }
   const xml = format === "cyclonedx-xml";
-  const bytes = subjects.length
+  // An SBOM with thousands of attached packages is written as it is made, never all of it in memory.
+  const content = subjects.length
     ? await cdx.artifactsBom(image, {
       ...common,
       format: xml ? "xml" : "json",
@@ -72,6 +73,6 @@ export async function sbom(ctx: RunContext, opts: SbomCommandOptions): Promise<v
       artifactType: opts.subjectType ?? "file",
       codebuild,
     })
-    : await cdx.cyclonedxSbom(image, { ...common, format: xml ? "xml" : "json" });
-  await ctx.emit(bytes);
+    : await cdx.cyclonedxSbomContent(image, { ...common, format: xml ? "xml" : "json" });
+  await ctx.emit(content);
 }

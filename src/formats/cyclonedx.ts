@@ -59,6 +59,7 @@
 import type { ArtifactType } from "./artifact_types.ts";
 import { type CodeBuildContext, environmentImageRelation } from "../ci/codebuild.ts";
 import { type DescribedImage, imageInput, isUnresolved, resolvedBy, type Subject } from "../image.ts";
+import type { Content } from "../output.ts";
 import { rfc3339 } from "../time.ts";
 import { PROJECT_URL, TOOL_NAME, VERSION } from "../version.ts";
 import type { AttachedInventory } from "./attached_sbom.ts";
@@ -283,12 +284,23 @@ async function serialise(
     root.formulation = [formulationJson(formulation.workflow, componentJson(formulation.container))];
   }
   if (!attached) return new TextEncoder().encode(`${JSON.stringify(root, null, 2)}\n`);
-  // Attached packages can be thousands: one per line, written in pieces (see cyclonedx_attached.ts). Their
-  // dependencies are not known: they are not in the dependency graph.
-  const { encodeJson, writeJson } = await import("./cyclonedx_attached.ts");
-  const pieces = writeJson(root, { components: attached.components });
+  const { encodeJson } = await import("./cyclonedx_attached.ts");
+  return encodeJson(await jsonPieces(root, attached.components));
+}
+
+/**
+ * The JSON document `root` with the attached packages' `components` after its own, in pieces. Attached
+ * packages can be thousands: one per line, written in pieces (see cyclonedx_attached.ts). Their dependencies
+ * are not known: they are not in the dependency graph.
+ */
+async function jsonPieces(
+  root: Record<string, unknown>,
+  components: readonly JsonPiece[],
+): Promise<JsonPiece[]> {
+  const { writeJson } = await import("./cyclonedx_attached.ts");
+  const pieces = writeJson(root, { components });
   pieces.push("\n");
-  return encodeJson(pieces);
+  return pieces;
 }
 
 /**
@@ -302,6 +314,35 @@ async function serialise(
  * ```
  */
 export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): Promise<Uint8Array> {
+  const { bom, attached } = await sbomDocument(image, opts);
+  return await serialise(bom, opts, { attached });
+}
+
+/**
+ * What {@link cyclonedxSbom} gives, as the content to write: for a JSON SBOM with attached packages, made as
+ * it is written, in chunks (a `ChunkWriter`, see output.ts), never all of it in memory at once (5,000 packages
+ * are 2 MiB); else the bytes.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic("sbom.cdx.json", await cyclonedxSbomContent(image, opts));
+ * ```
+ */
+export async function cyclonedxSbomContent(image: DescribedImage, opts: SbomOptions): Promise<Content> {
+  const { bom, attached } = await sbomDocument(image, opts);
+  if (opts.format === "xml" || !attached) return await serialise(bom, opts, { attached });
+  const [{ writeJsonPieces }, pieces] = await Promise.all([
+    import("./cyclonedx_attached.ts"),
+    jsonPieces(bomJson(bom), attached.components),
+  ]);
+  return (write) => writeJsonPieces(pieces, write);
+}
+
+/** The SBOM of `image` and, for JSON, its attached packages' components as text (see {@link serialise}). */
+async function sbomDocument(
+  image: DescribedImage,
+  opts: SbomOptions,
+): Promise<{ bom: Bom; attached?: { components: readonly JsonPiece[] } }> {
   const component = await imageComponent(image, opts, opts.specVersion);
   const bom: Bom = {
     specVersion: opts.specVersion,
@@ -318,7 +359,7 @@ export async function cyclonedxSbom(image: DescribedImage, opts: SbomOptions): P
     if (opts.format === "xml") bom.components = parts.components();
     else attached = { components: parts.componentsText() };
   }
-  return await serialise(bom, opts, { attached });
+  return attached ? { bom, attached } : { bom };
 }
 
 /**

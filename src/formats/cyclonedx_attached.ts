@@ -235,12 +235,59 @@ export function jsonLines<T>(
 }
 
 const encoder = new TextEncoder();
+const SEPARATOR_BYTES = encoder.encode(ENTRY_SEPARATOR);
+/** Bytes a run's lines have beyond its text: a separator in place of each comma. */
+const EXTRA = SEPARATOR_BYTES.length - 1;
+
+/** The most bytes a piece can take (three per UTF-16 unit). */
+function mostBytes(p: JsonPiece): number {
+  return typeof p === "string" ? p.length * 3 : (p.json.length + p.count * EXTRA) * 3;
+}
 
 /**
- * The UTF-8 bytes of {@link textOf}(`pieces`), written into one buffer without making that text: a run is
- * encoded whole where its lines go, and its entries are moved apart in place to make room for the separators.
- * The buffer is sized for the worst case (three bytes per UTF-16 unit) and the bytes are a view of its start;
- * the rest of it is never written, so the system never gives it memory.
+ * Write the UTF-8 bytes of `p` into `out` at `at`: where it ends, or -1 when it does not fit (`out` is then
+ * partly written past `at`). A run is encoded whole where its lines go, and its entries are moved apart in
+ * place to make room for the separators; its lines are never made as text.
+ */
+function encodePiece(p: JsonPiece, out: Uint8Array, at: number): number {
+  if (typeof p === "string") {
+    const { read, written } = encoder.encodeInto(p, out.subarray(at));
+    return read === p.length ? at + written : -1;
+  }
+  const { json } = p;
+  const { read, written } = encoder.encodeInto(json, out.subarray(at));
+  if (read !== json.length) return -1;
+  if (written !== json.length) {
+    // Not all ASCII: a position in the text is not one in the bytes. Rare: written again, as text.
+    return encodePiece(runText(p), out, at);
+  }
+  // All ASCII: the text's positions are the bytes'. The text is "[" e0 "," e1 "," ... "]", where entry k
+  // starts at s(k) and the comma before it is at s(k) - 1; in the lines, entry k starts at s(k) - 1 + k *
+  // EXTRA. The first entry moves back over the "[", then the others, from the last, move forward, each
+  // followed by its separator (written where the entries before it no longer are).
+  const boundary = entryBoundary(p.first);
+  const starts: number[] = [];
+  for (let cut = json.indexOf(boundary, 1); cut !== -1; cut = json.indexOf(boundary, cut + 2)) {
+    starts.push(cut + 2); // where the next entry starts
+  }
+  const end = at + json.length - 2 + starts.length * EXTRA;
+  if (end > out.length) return -1;
+  out.copyWithin(at, at + 1, at + (starts.length ? starts[0] - 1 : json.length - 1));
+  for (let k = starts.length; k >= 1; k--) {
+    const start = starts[k - 1];
+    const stop = k < starts.length ? starts[k] - 1 : json.length - 1;
+    const to = at + start - 1 + k * EXTRA;
+    out.copyWithin(to, at + start, at + stop);
+    out.set(SEPARATOR_BYTES, to - SEPARATOR_BYTES.length);
+  }
+  return end;
+}
+
+/**
+ * The UTF-8 bytes of {@link textOf}(`pieces`), written into one buffer without making that text (see
+ * {@link writeJsonPieces} to write them without holding them all). The buffer is sized for the worst case
+ * (three bytes per UTF-16 unit) and the bytes are a view of its start; the rest of it is never written, so
+ * the system never gives it memory.
  *
  * @example
  * ```ts
@@ -248,48 +295,46 @@ const encoder = new TextEncoder();
  * ```
  */
 export function encodeJson(pieces: readonly JsonPiece[]): Uint8Array {
-  const separator = encoder.encode(ENTRY_SEPARATOR);
-  const extra = separator.length - 1; // a separator in place of a comma
   let most = 0;
-  for (let i = 0; i < pieces.length; i++) {
-    const p = pieces[i];
-    most += typeof p === "string" ? p.length * 3 : (p.json.length + p.count * extra) * 3;
-  }
+  for (let i = 0; i < pieces.length; i++) most += mostBytes(pieces[i]);
   const out = new Uint8Array(most);
-  const cuts: number[] = [];
+  let at = 0;
+  for (let i = 0; i < pieces.length; i++) at = encodePiece(pieces[i], out, at);
+  return out.subarray(0, at);
+}
+
+/** Bytes {@link writeJsonPieces} gathers before it writes them. */
+const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The UTF-8 bytes of {@link textOf}(`pieces`) handed to `write` in chunks of up to `chunkBytes` (more for a
+ * piece that needs more), each in the same buffer, which `write` must be done with when it resolves: 5,000
+ * components are 2 MiB, memory the process would first have to fault in to hold them all at once.
+ *
+ * @example
+ * ```ts
+ * await writeJsonPieces(pieces, (chunk) => file.write(chunk).then(() => {}));
+ * ```
+ */
+export async function writeJsonPieces(
+  pieces: readonly JsonPiece[],
+  write: (chunk: Uint8Array) => Promise<void>,
+  chunkBytes = CHUNK_BYTES,
+): Promise<void> {
+  let size = chunkBytes;
+  for (let i = 0; i < pieces.length; i++) size = Math.max(size, mostBytes(pieces[i]));
+  const out = new Uint8Array(size);
   let at = 0;
   for (let i = 0; i < pieces.length; i++) {
-    const p = pieces[i];
-    if (typeof p === "string") {
-      at += encoder.encodeInto(p, out.subarray(at)).written;
-      continue;
+    let end = encodePiece(pieces[i], out, at);
+    if (end === -1) {
+      // It does not fit after what is there: that goes first, and the piece (which fits alone) then.
+      await write(out.subarray(0, at));
+      end = encodePiece(pieces[i], out, 0);
     }
-    const { json } = p;
-    if (encoder.encodeInto(json, out.subarray(at)).written !== json.length) {
-      // Not all ASCII: a position in the text is not one in the bytes. Rare: written again, as text.
-      at += encoder.encodeInto(runText(p), out.subarray(at)).written;
-      continue;
-    }
-    // All ASCII: the text's positions are the bytes'. The text is "[" e0 "," e1 "," ... "]", where entry k
-    // starts at s(k) and the comma before it is at s(k) - 1; in the lines, entry k starts at s(k) - 1 + k *
-    // extra. The first entry moves back over the "[", then the others, from the last, move forward, each
-    // followed by its separator (written where the entries before it no longer are).
-    const boundary = entryBoundary(p.first);
-    cuts.length = 0;
-    for (let cut = json.indexOf(boundary, 1); cut !== -1; cut = json.indexOf(boundary, cut + 2)) {
-      cuts.push(cut + 2); // where the next entry starts
-    }
-    out.copyWithin(at, at + 1, at + (cuts.length ? cuts[0] - 1 : json.length - 1));
-    for (let k = cuts.length; k >= 1; k--) {
-      const start = cuts[k - 1];
-      const end = k < cuts.length ? cuts[k] - 1 : json.length - 1;
-      const to = at + start - 1 + k * extra;
-      out.copyWithin(to, at + start, at + end);
-      out.set(separator, to - separator.length);
-    }
-    at += json.length - 2 + cuts.length * extra;
+    at = end;
   }
-  return out.subarray(0, at);
+  if (at > 0) await write(out.subarray(0, at));
 }
 
 /**
