@@ -111,14 +111,29 @@ async function targetOf(path: string): Promise<Target> {
   return { kind: "file", path: real, shown: path, mode: info?.mode ?? undefined };
 }
 
+/** An error of a {@link ChunkWriter}'s own, not of writing: reported as it is, not as a write failure. */
+class ContentFailure {
+  constructor(readonly cause: unknown) {}
+}
+
 /** Write all of `content` to `file`. */
 async function writeAll(file: Deno.FsFile, content: Content): Promise<void> {
+  let failed: unknown;
   const write = async (bytes: Uint8Array) => {
-    let off = 0;
-    while (off < bytes.byteLength) off += await file.write(bytes.subarray(off));
+    try {
+      let off = 0;
+      while (off < bytes.byteLength) off += await file.write(bytes.subarray(off));
+    } catch (err) {
+      failed = err;
+      throw err;
+    }
   };
-  if (content instanceof Uint8Array) await write(content);
-  else await content(write);
+  if (content instanceof Uint8Array) return await write(content);
+  try {
+    await content(write);
+  } catch (err) {
+    throw err === failed ? err : new ContentFailure(err);
+  }
 }
 
 /**
@@ -205,6 +220,7 @@ export async function writeFilesAtomic(files: OutputFile[], remove: string[] = [
       else await Deno.remove(path).catch(() => {});
     }
     for (const t of temps) await Deno.remove(t.tmp).catch(() => {});
+    if (err instanceof ContentFailure) throw err.cause;
     if (err instanceof OutputError) throw err;
     throw new OutputError(`cannot write ${current}: ${(err as Error).message.split("\n")[0]}`, {
       hint: "check the directory's permissions and free space; existing files were left unchanged",

@@ -251,6 +251,19 @@ Deno.test("output: content written in chunks from one buffer lands whole; a writ
     const before = await snapshot(dir);
     await assert.rejects(writeFileAtomic(path, chunked(3)), /the disk is full/);
     assert.deepEqual(await snapshot(dir), before);
+    // The writer's own error is reported as it is, not as a failure to write the file.
+    const own = new RangeError("not a write failure");
+    await assert.rejects(
+      writeFileAtomic(path, async (write) => {
+        await write(new Uint8Array([1]));
+        throw own;
+      }),
+      (err) => err === own,
+    );
+    assert.deepEqual(await snapshot(dir), before);
+    // A failure to write is one, with the file named.
+    const full = async (write: (chunk: Uint8Array) => Promise<void>) => await write(new Uint8Array([1]));
+    await assert.rejects(writeFileAtomic("/dev/full", full), /cannot write \/dev\/full/);
     // Beside plain bytes, in one all-or-nothing set.
     await writeFilesAtomic([{ path, bytes: chunked() }, { path: `${dir}/b`, bytes: new Uint8Array([1]) }]);
     assert.equal(await Deno.readTextFile(path), text);

@@ -62,8 +62,10 @@ async function writeText(io: RunIO, text: string): Promise<number> {
  *
  * @example
  * ```ts
- * const io = { env: Deno.env.toObject(), cwd: Deno.cwd(), stdout: (b) => Deno.stdout.write(b).then(() => {}),
- *   stderr: (l) => console.error(l) };
+ * const stdout = async (b: Uint8Array) => {
+ *   for (let off = 0; off < b.byteLength;) off += await Deno.stdout.write(b.subarray(off));
+ * };
+ * const io = { env: Deno.env.toObject(), cwd: Deno.cwd(), stdout, stderr: (l: string) => console.error(l) };
  * Deno.exit(await run(Deno.args, io));
  * ```
  */
