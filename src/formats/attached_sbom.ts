@@ -189,9 +189,8 @@ function spdxPackage(
   purl: string | undefined,
   type: string | undefined,
   licenses: readonly AttachedLicense[],
-  p: Json,
+  hashes: AttachedHash[],
 ): AttachedPackage {
-  const hashes = listOf(p.checksums, spdxHash);
   if (version && purl && !type) return { name, version, purl, licenses, hashes, documents: NO_DOCUMENTS };
   const pkg: AttachedPackage = { name, licenses, hashes, documents: NO_DOCUMENTS };
   if (version) pkg.version = version;
@@ -231,7 +230,14 @@ function spdxPackages(doc: Json): AttachedPackage[] {
     const declared = spdxLicenses(str(p.licenseDeclared), licenseLists);
     const licenses = declared.length ? declared : spdxLicenses(str(p.licenseConcluded), licenseLists);
     packages.push(
-      spdxPackage(name, str(p.versionInfo), purl, purpose && SPDX_PURPOSE.get(purpose), licenses, p),
+      spdxPackage(
+        name,
+        str(p.versionInfo),
+        purl,
+        purpose && SPDX_PURPOSE.get(purpose),
+        licenses,
+        listOf(p.checksums, spdxHash),
+      ),
     );
   }
   return packages;

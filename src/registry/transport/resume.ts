@@ -122,13 +122,25 @@ export async function wholeBody(res: Response, framed: (res: Response) => boolea
       return await current.bytes();
     } catch (err) {
       if (!resumer) throw err;
-      current = await resumer.resend(res, err);
-      if (!current.body || !framed(current)) {
-        await current.body?.cancel().catch(() => {});
-        throw networkError(err, resumer.url);
-      }
+      current = await resent(res, resumer, err, framed);
     }
   }
+}
+
+/**
+ * The answer `resumer` sends again after `err` broke `res`'s body off, when `fit` says its body can be read
+ * as the first's was; else the break is the error (the new body cancelled).
+ */
+async function resent(
+  res: Response,
+  resumer: Resumer,
+  err: unknown,
+  fit: (again: Response) => boolean,
+): Promise<Response> {
+  const again = await resumer.resend(res, err);
+  if (again.body && fit(again)) return again;
+  await again.body?.cancel().catch(() => {});
+  throw networkError(err, resumer.url);
 }
 
 /** Whether `stream` is a byte stream, which {@link readInto} reads (the runtime's bodies are). */
@@ -177,11 +189,7 @@ export async function readInto(res: Response, size: number): Promise<Uint8Array 
       if (!resumer) throw err;
       // The buffer went to the read that failed, and is not given back: the next answer is read into another.
       buffer = new ArrayBuffer(size);
-      current = await resumer.resend(res, err);
-      if (!current.body || !isByteStream(current.body)) {
-        await current.body?.cancel().catch(() => {});
-        throw networkError(err, resumer.url);
-      }
+      current = await resent(res, resumer, err, (again) => isByteStream(again.body!));
     }
   }
 }
