@@ -10,6 +10,7 @@ import { AuthError, NetworkError, TimeoutError, TooLargeError } from "../src/err
 import type { CredentialLookup } from "../src/registry/credentials/types.ts";
 import { MAX_TOKEN_BYTES, scopeForUrl, withAuth } from "../src/registry/transport/auth.ts";
 import { readCapped } from "../src/registry/transport/body.ts";
+import { chunkFrame, writeAll } from "./support/fault_proxy.ts";
 import { markResumable } from "../src/registry/transport/resume.ts";
 import { baseFetcher, type Fetcher, networkError, safeOrigin } from "../src/registry/transport/fetcher.ts";
 import { MAX_REDIRECTS, withRedirects } from "../src/registry/transport/redirect.ts";
@@ -1181,14 +1182,8 @@ Deno.test("readCapped: over real HTTP, a Content-Length beside a Transfer-Encodi
         enc.encode(`HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: ${encoding}\r\n\r\n`),
       );
       const chunk = new Uint8Array(256 * 1024).fill(0x41);
-      const framed = encoding === "chunked"
-        ? new Uint8Array([
-          ...enc.encode(`${chunk.length.toString(16)}\r\n`),
-          ...chunk,
-          ...enc.encode("\r\n"),
-        ])
-        : chunk;
-      for (; sent < 64 * 1024 * 1024; sent += chunk.length) await conn.write(framed);
+      const framed = encoding === "chunked" ? chunkFrame(chunk) : chunk;
+      for (; sent < 64 * 1024 * 1024; sent += chunk.length) await writeAll(conn, framed);
     }, async (url) => {
       await withBase(async (inner) => {
         const res = await inner(new Request(url));
@@ -1240,14 +1235,11 @@ Deno.test("readCapped exact: over real HTTP, read into one buffer; longer is ref
     await withRawHttp(async (conn) => {
       const head = framing === "length" ? `Content-Length: ${body.length}` : "Transfer-Encoding: chunked";
       await conn.write(enc.encode(`HTTP/1.1 200 OK\r\n${head}\r\n\r\n`));
-      if (framing === "length") return void await conn.write(body);
+      if (framing === "length") return await writeAll(conn, body);
       for (let at = 0; at < body.length; at += 64 * 1024) {
-        const chunk = body.subarray(at, at + 64 * 1024);
-        await conn.write(enc.encode(`${chunk.length.toString(16)}\r\n`));
-        await conn.write(chunk);
-        await conn.write(enc.encode("\r\n"));
+        await writeAll(conn, chunkFrame(body.subarray(at, at + 64 * 1024)));
       }
-      await conn.write(enc.encode("0\r\n\r\n"));
+      await writeAll(conn, enc.encode("0\r\n\r\n"));
     }, async (url) => {
       await withBase(async (inner) => {
         // Exactly the size expected.
@@ -1269,12 +1261,8 @@ Deno.test("readCapped exact: over real HTTP, read into one buffer; longer is ref
   await withRawHttp(async (conn) => {
     await conn.write(enc.encode("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"));
     const chunk = new Uint8Array(256 * 1024).fill(0x41);
-    const framed = new Uint8Array([
-      ...enc.encode(`${chunk.length.toString(16)}\r\n`),
-      ...chunk,
-      ...enc.encode("\r\n"),
-    ]);
-    for (; sent < 64 * 1024 * 1024; sent += chunk.length) await conn.write(framed);
+    const framed = chunkFrame(chunk);
+    for (; sent < 64 * 1024 * 1024; sent += chunk.length) await writeAll(conn, framed);
   }, async (url) => {
     await withBase(async (inner) => {
       await assert.rejects(

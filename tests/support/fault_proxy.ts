@@ -194,9 +194,15 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+/** Write all of `bytes` to `conn` (a write may take only part of them). */
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let off = 0;
   while (off < bytes.byteLength) off += await conn.write(bytes.subarray(off));
+}
+
+/** `piece` as one chunk of HTTP/1.1 chunked framing. */
+export function chunkFrame(piece: Uint8Array): Uint8Array {
+  return concat([enc.encode(`${piece.byteLength.toString(16)}\r\n`), piece, enc.encode("\r\n")]);
 }
 
 interface RawRequest {
@@ -372,9 +378,7 @@ export async function startFaultProxy(
           const piece = body.subarray(off, Math.min(limit, off + 64 * 1024));
           await writeAll(
             conn,
-            chunked
-              ? concat([enc.encode(`${piece.byteLength.toString(16)}\r\n`), piece, enc.encode("\r\n")])
-              : piece,
+            chunked ? chunkFrame(piece) : piece,
           );
           off += piece.byteLength;
           entry.bodyBytesSent = off;
